@@ -1,0 +1,12 @@
+"""Hide & Seek: the dashboard's entry point (``streamlit run app.py``)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Hide & Seek", page_icon="🫥", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    # each tool adds its page here
+]
+
+st.navigation(PAGES).run()

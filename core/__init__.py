@@ -1,0 +1,1 @@
+"""Hide & Seek computation layer: models, images and the five tools. Never imports streamlit."""

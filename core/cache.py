@@ -1,0 +1,44 @@
+"""The one cache layer for expensive results: content hashes and a pickle-free on-disk array store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from core.config import cache_dir
+
+
+def content_hash(data: bytes | Path | str) -> str:
+    """sha256 of bytes, or of a file's contents (streamed)."""
+    digest = hashlib.sha256()
+    if isinstance(data, bytes):
+        digest.update(data)
+    else:
+        with open(data, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cached_array(namespace: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """Return the array stored under (namespace, key), computing and saving it (as .npy, no pickle) on a miss."""
+    path = _array_path(namespace, key)
+    if path.exists():
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)  # a torn write from an interrupted run: recompute
+    value = np.asarray(compute())
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, value, allow_pickle=False)
+    tmp.replace(path)
+    return value
+
+
+def _array_path(namespace: str, key: str) -> Path:
+    folder = cache_dir() / namespace
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
