@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -253,7 +253,7 @@ def get_spec(name: str) -> ModelSpec:
         raise ModelUnavailable(f"unknown model {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_model(name: str) -> LoadedModel:
     """Build ``name`` with its verified real weights (once per process); raises ModelUnavailable otherwise."""
     spec = get_spec(name)

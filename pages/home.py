@@ -1,0 +1,46 @@
+"""Home: one sentence and a thumbnail per tool, and the model table (what is available, from where, on what device)."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from core.config import ASSETS_DIR, REPO_ROOT, data_root
+from core.models import model_table
+
+TOOLS = [
+    ("pages/waldo.py", "Find Waldo", "A Mask R-CNN trained here masks Waldo out of a full Where's Waldo page."),
+    ("pages/faces.py", "Faces", "Detect, align and embed faces; similarity matrix, threshold calibration from data, gallery search."),
+    ("pages/cloak.py", "Cloak", "Adversarial perturbations that stop a face recognizer from matching your photo, measured on the saved file."),
+    ("pages/attributions.py", "Attributions", "Why did the model say that? Captum maps side by side, scored for faithfulness."),
+    ("pages/grid.py", "Image grid", "Embed a collection, t-SNE/UMAP it and snap it to a grid where similar photos sit together."),
+]
+
+st.title("Hide & Seek")
+st.write("Vision models **seek** — find Waldo, recognise faces — and people **hide** — with adversarial cloaks. "
+         "Every number on these pages is measured on the image in front of you.")
+
+columns = st.columns(len(TOOLS))
+for column, (page, title, blurb) in zip(columns, TOOLS, strict=True):
+    with column:
+        screenshot = ASSETS_DIR / "screenshots" / f"{Path(page).stem}.png"
+        if screenshot.exists():
+            st.image(str(screenshot), width="stretch")
+        if (REPO_ROOT / page).exists():
+            st.page_link(page, label=f"**{title}**")
+        else:
+            st.markdown(f"**{title}**")
+        st.caption(blurb)
+
+st.subheader("Models")
+st.caption(
+    f"Running on **{'cuda' if torch.cuda.is_available() else 'cpu'}** with {torch.get_num_threads()} torch threads. "
+    f"Demo data: `{data_root()}` (set `HIDESEEK_DATA` to change). Weights load only from installed packages or files "
+    "you provide: a model without its real weights is shown unavailable, never replaced by random ones."
+)
+table = pd.DataFrame(model_table(load=False))
+st.dataframe(
+    table[["title", "available", "reason", "task", "source", "license", "training_data", "threshold"]],
+    hide_index=True,
+)
