@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -79,3 +80,17 @@ def resolve_class(query: str | int) -> int:
     raise ValueError(
         f"{text!r} matches {len(matches)} classes ({shown}{', ...' if len(matches) > 8 else ''}); be more specific"
     )
+
+
+def query_only_scorer(model: torch.nn.Module, target: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The classifier seen as a remote API: uint8 images in, the target's probability out, nothing else exposed.
+    Used to show that black-box occlusion needs only queries."""
+    preset = imagenet_transforms()
+    mean = torch.tensor(preset.mean).view(1, 3, 1, 1)
+    std = torch.tensor(preset.std).view(1, 3, 1, 1)
+
+    def score(images: np.ndarray) -> np.ndarray:
+        batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+        return probabilities(model, (batch - mean) / std)[:, target].numpy()
+
+    return score

@@ -228,3 +228,25 @@ def attribute(
         heat = spec.compute(model, inputs.detach().clone(), target, settings or Settings())
     seconds = time.perf_counter() - start
     return Attribution(method, target, heat[0].detach().float().numpy().copy(), seconds)
+
+
+def blackbox_occlusion(
+    score_images: Callable[[np.ndarray], np.ndarray],
+    pixels: np.ndarray,
+    settings: Settings | None = None,
+    fill: float = 128.0,
+) -> Attribution:
+    """Occlusion for a model you can only query (Zeiler & Fergus / Clarifai style): ``score_images`` takes a batch
+    of images (N, H, W, 3) uint8 and returns one score per image; the map is the score's drop when a grey
+    window covers each place. No gradients, no access to the model: Captum only calls the function."""
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"black-box occlusion takes one (H, W, 3) image, got {pixels.shape}")
+    inputs = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float()
+
+    def query(batch: torch.Tensor) -> torch.Tensor:
+        images = batch.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        return torch.as_tensor(np.asarray(score_images(images), dtype=np.float32)).reshape(len(images))
+
+    start = time.perf_counter()
+    heat = occlusion_map(query, inputs, None, settings or Settings(), baseline=fill)
+    return Attribution("occlusion", None, heat[0].numpy().copy(), time.perf_counter() - start)
