@@ -16,7 +16,7 @@ from core.config import PathNotAllowed
 from core.images import ImageError
 from core.models import ModelUnavailable
 
-COMMANDS = ["models", "attribute"]  # each tool appends its subcommand module here
+COMMANDS = ["models", "attribute", "grid"]  # each tool appends its subcommand module here
 
 
 class CliError(RuntimeError):

@@ -1,0 +1,56 @@
+"""2-D maps of feature vectors: PCA to 50 dimensions, then openTSNE (FFT-accelerated, PCA initialisation) or UMAP,
+always with a fixed seed so the same collection gives the same map."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+PCA_DIMENSIONS = 50
+MIN_POINTS = 5
+REDUCERS = ("tsne", "umap")
+
+
+def reduce(
+    features: np.ndarray,
+    method: str = "tsne",
+    *,
+    perplexity: float = 30.0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    seed: int = 0,
+    n_jobs: int = 2,
+) -> np.ndarray:
+    """(n, 2) map of the (n, d) ``features`` by "tsne" (``perplexity``) or "umap" (``n_neighbors``, ``min_dist``)."""
+    features = np.asarray(features, dtype=np.float64)
+    if len(features) < MIN_POINTS:
+        raise ValueError(f"a map needs at least {MIN_POINTS} images, got {len(features)}")
+    compact = pca(features, seed)
+    if method == "tsne":
+        return _tsne(compact, perplexity, seed, n_jobs)
+    if method == "umap":
+        return _umap(compact, n_neighbors, min_dist, seed)
+    raise ValueError(f"unknown reducer {method!r}; use one of {', '.join(REDUCERS)}")
+
+
+def pca(features: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The first 50 principal components (or fewer when there are fewer images or dimensions)."""
+    components = min(PCA_DIMENSIONS, features.shape[0], features.shape[1])
+    if components == features.shape[1]:
+        return features - features.mean(axis=0)
+    return PCA(n_components=components, random_state=seed).fit_transform(features)
+
+
+def _tsne(features: np.ndarray, perplexity: float, seed: int, n_jobs: int) -> np.ndarray:
+    from openTSNE import TSNE
+
+    usable = min(perplexity, (len(features) - 1) / 3)  # openTSNE needs 3 * perplexity < n
+    embedding = TSNE(perplexity=usable, initialization="pca", n_jobs=n_jobs, random_state=seed).fit(features)
+    return np.asarray(embedding, dtype=np.float64)
+
+
+def _umap(features: np.ndarray, n_neighbors: int, min_dist: float, seed: int) -> np.ndarray:
+    import umap
+
+    reducer = umap.UMAP(n_neighbors=min(n_neighbors, len(features) - 1), min_dist=min_dist, random_state=seed, n_jobs=1)
+    return np.asarray(reducer.fit_transform(features), dtype=np.float64)

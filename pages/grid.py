@@ -1,0 +1,205 @@
+"""Image grid: embed a collection with MobileNetV2, map it with t-SNE or UMAP, snap the map to a grid (linear
+assignment) and explore it — click a cell to open the image and its nearest neighbours."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+import ui
+from core.grid import layout_table, mosaic, png_bytes
+from core.grid.assign import EXACT_MAX_CELLS, GridAssignment, assign, grid_shape
+from core.grid.collections import Collection, from_folder, from_uploads, load_dataset
+from core.grid.embed import embed, thumbnail
+from core.grid.quality import grid_knn_preservation, label_agreement, map_knn_preservation, neighbours_of
+from core.grid.reduce import reduce
+from core.grid.view import index_from_selection, mosaic_figure, scatter_figure
+from core.images import ImageError
+
+SOURCES = {
+    "digits (scikit-learn, 8x8, offline)": "digits",
+    "ImageNet samples (500 photos)": "imagenet_samples",
+    "CIFAR-10 (500 images, labelled)": "cifar10",
+    "Folder under the data root": "folder",
+    "Upload images or a zip": "upload",
+}
+NEIGHBOURS = 8
+
+
+@st.cache_resource(show_spinner="Listing and hashing the images…", max_entries=8)
+def named_collection(source: str, folder: str, limit: int) -> Collection:
+    collection = from_folder(folder, limit) if source == "folder" else load_dataset(source, limit)
+    _ = collection.hashes  # hash once per server process, not on every rerun
+    return collection
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_map(
+    features: np.ndarray, reducer: str, perplexity: float, n_neighbors: int, min_dist: float
+) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    points = reduce(features, reducer, perplexity=perplexity, n_neighbors=n_neighbors, min_dist=min_dist)
+    return points, time.perf_counter() - start
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_assignment(points: np.ndarray, shape: tuple[int, int], method: str) -> GridAssignment:
+    return assign(points, shape, method)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_quality(
+    features: np.ndarray, points: np.ndarray, cells: np.ndarray, shape: tuple[int, int], labels: tuple[str, ...]
+) -> dict:
+    assignment = GridAssignment(cells, shape, 0.0, "", 0.0)
+    quality = {
+        "k-NN kept, 2-D map": map_knn_preservation(features, points),
+        "k-NN kept, grid": grid_knn_preservation(features, assignment),
+    }
+    if len(set(labels)) > 1:
+        same, chance = label_agreement(assignment, list(labels))
+        quality["same-label neighbours"], quality["same label by chance"] = same, chance
+    return quality
+
+
+@st.cache_data(show_spinner="Drawing the mosaic…", max_entries=8)
+def cached_mosaic(
+    fingerprint: str, cells: np.ndarray, shape: tuple[int, int], cell_size: int, _collection: Collection
+) -> np.ndarray:
+    return mosaic(_collection, GridAssignment(cells, shape, 0.0, "", 0.0), cell_size)
+
+
+st.title("Image grid")
+st.caption(
+    "Similar images side by side: MobileNetV2 features (digits: raw pixels) → PCA 50 → t-SNE or UMAP → "
+    "an optimal assignment of the 2-D points to grid cells (Jonker-Volgenant; a block method above 32x32)."
+)
+
+with st.sidebar:
+    st.header("Collection")
+    source = SOURCES[st.selectbox("Images", list(SOURCES), key="source")]
+    limit = int(st.number_input("At most this many images", 10, 20_000, 2_000, step=100, key="limit"))
+    folder = st.text_input("Folder (relative to the data root)", "cifar10", key="folder") if source == "folder" else ""
+    uploads = (
+        st.file_uploader("Images or a zip", accept_multiple_files=True, key="uploads") if source == "upload" else []
+    )
+    st.header("Map")
+    reducer = st.radio("Reducer", ["tsne", "umap"], horizontal=True, key="reducer")
+    perplexity = st.slider("t-SNE perplexity", 5, 100, 30, key="perplexity", disabled=reducer != "tsne")
+    n_neighbors = st.slider("UMAP n_neighbors", 2, 100, 15, key="n_neighbors", disabled=reducer != "umap")
+    min_dist = st.slider("UMAP min_dist", 0.0, 0.99, 0.1, key="min_dist", disabled=reducer != "umap")
+    st.header("Grid")
+    rows = int(st.number_input("Rows (0: automatic)", 0, 500, 0, key="rows"))
+    cols = int(st.number_input("Columns (0: automatic)", 0, 500, 0, key="cols"))
+    method = st.selectbox(
+        "Assignment", ["auto", "exact", "fast"], key="method", help="auto: exact up to 32x32, fast above"
+    )
+    cell_size = st.slider("Thumbnail size (px)", 16, 64, 32, step=8, key="cell_size")
+
+try:
+    if source == "upload":
+        if not uploads:
+            st.info("Upload some images (or a zip whose sub-folders are labels) to lay them out.")
+            st.stop()
+        collection = from_uploads([(f.name, f.getvalue()) for f in uploads], limit)
+    else:
+        if source == "folder" and ui.data_folder(folder) is None:
+            st.stop()
+        collection = named_collection(source, folder, limit)
+except ImageError as err:
+    st.error(str(err))
+    st.stop()
+
+model = None
+if collection.pixels is None:
+    loaded = ui.model_or_error("mobilenet_v2")
+    if loaded is None:
+        st.stop()
+    model = loaded.model
+
+with st.status("Building the grid…", expanded=True) as status:
+    st.write(f"**Embed** {len(collection)} images")
+    bar = st.progress(0.0)
+    start = time.perf_counter()
+    try:
+        embedded = embed(collection, model, progress=bar.progress)
+    except ImageError as err:
+        status.update(label="No usable images", state="error")
+        st.error(str(err))
+        st.stop()
+    bar.progress(1.0)
+    st.write(
+        f"embedded in {time.perf_counter() - start:.1f} s ({embedded.computed} through the network, the rest cached)"
+    )
+    for reason in embedded.skipped:
+        st.warning(f"skipped {reason}")
+    collection, features = embedded.collection, embedded.features
+    try:
+        shape = grid_shape(len(features), rows or None, cols or None)
+        st.write(f"**Map** with {reducer}")
+        points, map_seconds = cached_map(features, reducer, perplexity, n_neighbors, min_dist)
+        st.write(f"mapped in {map_seconds:.1f} s")
+        if method == "exact" and shape[0] * shape[1] > EXACT_MAX_CELLS:
+            st.warning("The exact solver above 32x32 cells can take minutes; the fast method stays within 3%.")
+        st.write(f"**Snap** to {shape[0]}x{shape[1]}")
+        assignment = cached_assignment(points, shape, method)
+    except ValueError as err:
+        status.update(label="Cannot build this grid", state="error")
+        st.error(str(err))
+        st.stop()
+    st.write(
+        f"snapped ({assignment.method}) in {assignment.seconds:.2f} s, total squared distance {assignment.cost:.3f}"
+    )
+    status.update(label=f"{len(features)} images on a {shape[0]}x{shape[1]} grid", state="complete", expanded=False)
+
+quality = cached_quality(features, points, assignment.cells, shape, tuple(collection.labels))
+for column, (name, value) in zip(st.columns(len(quality)), quality.items(), strict=True):
+    column.metric(name, f"{value:.0%}")
+
+raw_map = st.toggle("Show the raw 2-D map instead of the grid", key="raw_map")
+colour_by_label = st.toggle("Colour by label", key="colour_by_label", disabled=len(set(collection.labels)) < 2)
+image = cached_mosaic(collection.fingerprint, assignment.cells, shape, cell_size, collection)
+if raw_map:
+    figure = scatter_figure(points, collection.names, collection.labels, colour_by_label)
+else:
+    figure = mosaic_figure(image, assignment, collection.names, collection.labels, colour_by_label)
+event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="grid_chart")
+
+cell_count = shape[0] * shape[1]
+clicked = index_from_selection(event)
+if clicked is not None and clicked != st.session_state.get("grid_last_click"):
+    st.session_state["grid_last_click"] = clicked
+    st.session_state["grid_cell"] = int(assignment.cells[clicked])
+if st.session_state.get("grid_cell") is not None and st.session_state["grid_cell"] >= cell_count:
+    st.session_state["grid_cell"] = None
+cell = st.number_input(
+    f"Cell (row × {shape[1]} + column; a click on the chart sets it)", 0, cell_count - 1, value=None, key="grid_cell"
+)
+
+left, right = st.columns(2)
+left.download_button("Mosaic (PNG)", png_bytes(image), f"{collection.title}_grid.png", "image/png")
+right.download_button(
+    "Layout (CSV)",
+    layout_table(collection, points, assignment).to_csv(index=False),
+    f"{collection.title}_grid.csv",
+    "text/csv",
+)
+
+if cell is not None:
+    row, col = divmod(int(cell), shape[1])
+    occupants = np.flatnonzero(assignment.cells == cell)
+    if not len(occupants):
+        st.info(f"Cell ({row}, {col}) is empty.")
+    else:
+        index = int(occupants[0])
+        st.subheader(f"Cell ({row}, {col}): {collection.names[index]}")
+        st.write(f"Label: **{collection.labels[index] or 'none'}**")
+        st.image(collection.open(index, max_side=512), width=256 if collection.pixels is not None else "content")
+        st.write(f"The {NEIGHBOURS} most similar images (nearest in feature space) and their cells:")
+        neighbours = neighbours_of(features, index, NEIGHBOURS)
+        for column, other in zip(st.columns(len(neighbours)), neighbours, strict=True):
+            other_row, other_col = divmod(int(assignment.cells[other]), shape[1])
+            caption = f"{collection.labels[other]} ({other_row}, {other_col})"
+            column.image(thumbnail(collection, int(other), 96), caption=caption)
