@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -224,8 +225,9 @@ def attribute(
     elif spec.needs_module:
         raise ValueError(f"{spec.title} rewrites a network's gradients and needs an nn.Module, not a function")
     start = time.perf_counter()
-    with torch.enable_grad():
-        heat = spec.compute(model, inputs.detach().clone(), target, settings or Settings())
+    with torch.enable_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU", category=UserWarning)
+        heat = spec.compute(model, inputs.detach().clone().requires_grad_(True), target, settings or Settings())
     seconds = time.perf_counter() - start
     return Attribution(method, target, heat[0].detach().float().numpy().copy(), seconds)
 

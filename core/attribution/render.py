@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.attribution.faithfulness import Faithfulness
 
 COLORMAPS = {
     "inferno": cv2.COLORMAP_INFERNO,
@@ -37,3 +42,30 @@ def overlay(pixels: np.ndarray, heatmap: np.ndarray, colormap: str = "inferno", 
     coloured = cv2.cvtColor(cv2.applyColorMap(levels, COLORMAPS[colormap]), cv2.COLOR_BGR2RGB)
     blend = (1 - opacity) * pixels.astype(np.float32) + opacity * coloured.astype(np.float32)
     return blend.round().clip(0, 255).astype(np.uint8)
+
+
+def faithfulness_figure(results: list[Faithfulness], baseline: Faithfulness, titles: dict[str, str]) -> go.Figure:
+    """Deletion (left) and insertion (right) curves of every method, the random order dashed, AUCs in the legend."""
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("Deletion (lower is better)", "Insertion (higher is better)")
+    )
+    palette = plotly.colors.qualitative.Plotly
+    for i, result in enumerate([*results, baseline]):
+        is_baseline = result is baseline
+        style = {"color": "grey", "dash": "dash"} if is_baseline else {"color": palette[i % len(palette)]}
+        label = "random order" if is_baseline else titles.get(result.name, result.name)
+        for col, curve in ((1, result.deletion), (2, result.insertion)):
+            figure.add_scatter(
+                x=curve.fractions,
+                y=curve.probabilities,
+                mode="lines",
+                line=style,
+                name=f"{label} ({'del' if col == 1 else 'ins'} AUC {curve.auc:.3f})",
+                legendgroup=label,
+                row=1,
+                col=col,
+            )
+    figure.update_xaxes(title_text="fraction of pixels changed", range=[0, 1])
+    figure.update_yaxes(title_text="target probability", range=[0, 1], row=1, col=1)
+    figure.update_layout(height=380, margin={"t": 40, "b": 40, "l": 40, "r": 10})
+    return figure

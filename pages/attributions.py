@@ -1,0 +1,233 @@
+"""Attributions: what in this picture made the classifier say X? Captum maps side by side, each scored for
+faithfulness (deletion/insertion against a random order), with an optional model-randomisation sanity check."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import torch
+
+import ui
+from core.attribution import METHODS, Attribution, Settings, attribute
+from core.attribution.classifier import categories, classifier_view, query_only_scorer, top_predictions
+from core.attribution.demos import SKIMAGE_PHOTOS, imagenet_samples, open_sample, skimage_photo
+from core.attribution.faithfulness import Faithfulness, random_baseline, rank_by_deletion, score_map
+from core.attribution.methods import blackbox_occlusion
+from core.attribution.render import COLORMAPS, faithfulness_figure, overlay
+from core.attribution.sanity import FLAG_CORRELATION, SanityResult, sanity_check
+from core.cache import content_hash
+from core.images import ImageError
+
+MODEL = "mobilenet_v2"
+DEFAULT_METHODS = ["saliency", "ig", "gradcam"]
+GRID_COLUMNS = 4
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_attribution(
+    pixels_key: str, _inputs: torch.Tensor, target: int, method: str, settings: Settings
+) -> Attribution:
+    return attribute(ui.load_model(MODEL).model, _inputs, target, method, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_faithfulness(
+    pixels_key: str, _inputs: torch.Tensor, target: int, method: str, settings: Settings
+) -> Faithfulness:
+    heatmap = cached_attribution(pixels_key, _inputs, target, method, settings).map
+    return score_map(ui.load_model(MODEL).model, _inputs, target, heatmap, method)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_random_baseline(pixels_key: str, _inputs: torch.Tensor, target: int) -> Faithfulness:
+    return random_baseline(ui.load_model(MODEL).model, _inputs, target)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_sanity(
+    pixels_key: str, _inputs: torch.Tensor, target: int, methods: tuple[str, ...], settings: Settings
+) -> list[SanityResult]:
+    originals = [cached_attribution(pixels_key, _inputs, target, m, settings) for m in methods]
+    return sanity_check(ui.load_model(MODEL).model, _inputs, originals, settings)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_blackbox(pixels_key: str, _pixels, target: int, settings: Settings) -> Attribution:
+    return blackbox_occlusion(query_only_scorer(ui.load_model(MODEL).model, target), _pixels, settings)
+
+
+@st.cache_data(show_spinner=False)
+def cached_samples(folder: str) -> list:
+    return imagenet_samples(folder)
+
+
+st.title("Attributions")
+st.caption(
+    "What in this picture made the ImageNet classifier (MobileNetV2) say what it said? Every map is computed by "
+    "Captum on the 224×224 crop the model sees, and scored by how fast the class probability falls when the "
+    "pixels it ranks highest are deleted (RISE deletion/insertion, Petsiuk et al. 2018)."
+)
+
+source = st.radio("Image", ["Demo photo", "ImageNet sample", "Upload"], horizontal=True, key="source")
+image = None
+if source == "Demo photo":
+    image = skimage_photo(st.selectbox("scikit-image photo", SKIMAGE_PHOTOS, key="photo"))
+elif source == "ImageNet sample":
+    folder = ui.data_folder("imagenet_samples")
+    if folder is not None:
+        try:
+            samples = cached_samples(str(folder))
+            chosen = st.selectbox(
+                "Sample (type to search)",
+                range(len(samples)),
+                format_func=lambda i: f"{samples[i].name} (class {samples[i].class_index})",
+                key="sample",
+            )
+            image = open_sample(samples[chosen])
+        except (OSError, ImageError, KeyError, ValueError) as err:
+            st.error(f"Cannot read the ImageNet samples: {err}")
+else:
+    uploaded = st.file_uploader("An image", type=None, key="upload")
+    if uploaded is None:
+        st.info("Upload a photo to explain, or pick a demo.")
+    else:
+        image = ui.open_upload(uploaded)
+if image is None:
+    st.stop()
+
+loaded = ui.model_or_error(MODEL)
+if loaded is None:
+    st.stop()
+view = classifier_view(image)
+pixels_key = content_hash(view.pixels.tobytes())
+top5 = top_predictions(loaded.model, view.inputs)
+names = categories()
+
+if st.session_state.get("target_for") != pixels_key:  # a new image: explain its top-1 again
+    st.session_state["target_for"] = pixels_key
+    st.session_state["target"] = top5[0].index
+
+left, right = st.columns([1, 2])
+with left:
+    st.image(view.pixels, caption="What the model sees (resize 256, centre crop 224)", width="stretch")
+with right:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "class": [p.index for p in top5],
+                "name": [p.name for p in top5],
+                "probability": [p.probability for p in top5],
+            }
+        ),
+        hide_index=True,
+        column_config={"probability": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
+    )
+    target = st.selectbox(
+        "Class to explain (type to search all 1000)",
+        range(len(names)),
+        format_func=lambda i: f"{i}: {names[i]}",
+        key="target",
+    )
+    methods = st.multiselect(
+        "Methods", list(METHODS), default=DEFAULT_METHODS, format_func=lambda m: METHODS[m].title, key="methods"
+    )
+
+with st.expander("Method settings and display"):
+    c1, c2, c3 = st.columns(3)
+    settings = Settings(
+        ig_steps=c1.slider("Integrated Gradients steps", 8, 128, Settings.ig_steps, key="ig_steps"),
+        smoothgrad_samples=c1.slider("SmoothGrad samples", 4, 64, Settings.smoothgrad_samples, key="sg_samples"),
+        smoothgrad_noise=c2.slider("SmoothGrad noise (fraction of range)", 0.05, 0.5, Settings.smoothgrad_noise),
+        occlusion_window=c2.slider("Occlusion window (px)", 8, 112, Settings.occlusion_window, key="occ_window"),
+        occlusion_stride=c3.slider("Occlusion stride (px)", 4, 56, Settings.occlusion_stride, key="occ_stride"),
+    )
+    opacity = c3.slider("Heatmap opacity", 0.0, 1.0, 0.6, key="opacity")
+    colormap = c3.selectbox("Colormap", list(COLORMAPS), key="colormap")
+
+if not methods:
+    st.info("Choose at least one method.")
+    st.stop()
+
+progress = st.progress(0.0)
+attributions = []
+for i, method in enumerate(methods):
+    progress.progress(i / len(methods), text=f"{METHODS[method].title}…")
+    attributions.append(cached_attribution(pixels_key, view.inputs, target, method, settings))
+progress.empty()
+
+st.subheader(f"Why “{names[target]}”?")
+for start in range(0, len(attributions), GRID_COLUMNS):
+    for column, result in zip(st.columns(GRID_COLUMNS), attributions[start : start + GRID_COLUMNS], strict=False):
+        column.image(
+            overlay(view.pixels, result.map, colormap, opacity),
+            caption=f"{METHODS[result.method].title} · {result.seconds:.2f} s",
+            width="stretch",
+        )
+
+st.subheader("Faithfulness")
+if st.toggle("Score the maps (deletion / insertion curves)", value=True, key="score"):
+    progress = st.progress(0.0)
+    scores = []
+    for i, method in enumerate(methods):
+        progress.progress(i / (len(methods) + 1), text=f"Deleting and inserting pixels by {METHODS[method].title}…")
+        scores.append(cached_faithfulness(pixels_key, view.inputs, target, method, settings))
+    progress.progress(len(methods) / (len(methods) + 1), text="Random-order baseline…")
+    baseline = cached_random_baseline(pixels_key, view.inputs, target)
+    progress.empty()
+    titles = {m: METHODS[m].title for m in methods}
+    st.plotly_chart(faithfulness_figure(scores, baseline, titles), key="curves")
+    ranking = rank_by_deletion(scores)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "rank": range(1, len(ranking) + 1),
+                "method": [titles[r.name] for r in ranking],
+                "deletion AUC ↓": [r.deletion.auc for r in ranking],
+                "insertion AUC ↑": [r.insertion.auc for r in ranking],
+                "beats random (deletion)": [r.deletion.auc < baseline.deletion.auc for r in ranking],
+            }
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        f"Random pixel order: deletion AUC {baseline.deletion.auc:.3f}, insertion AUC {baseline.insertion.auc:.3f} "
+        "(mean of 3 orders). Deleted pixels take the dataset's mean colour; insertion starts from a blurred copy."
+    )
+
+st.subheader("Sanity check (Adebayo et al. 2018)")
+if st.toggle("Randomise the classifier's top layers and compare the maps", value=False, key="sanity"):
+    with st.spinner("Re-running every method on a copy with random top layers…"):
+        sanity = cached_sanity(pixels_key, view.inputs, target, tuple(methods), settings)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "method": [METHODS[r.method].title for r in sanity],
+                "rank correlation with the original map": [r.rank_correlation for r in sanity],
+                "flag": ["barely changes: ignores the weights" if r.flagged else "" for r in sanity],
+            }
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        f"The classifier head and the last two blocks get fresh random weights; a Spearman correlation above "
+        f"{FLAG_CORRELATION} means the map hardly depends on what the model learned."
+    )
+    for column, result in zip(st.columns(len(sanity)), sanity, strict=True):
+        column.image(
+            overlay(view.pixels, result.randomized_map, colormap, opacity), caption=METHODS[result.method].title
+        )
+
+st.subheader("Black-box occlusion")
+if st.toggle("Occlude through a query-only interface", value=False, key="blackbox"):
+    with st.spinner("Querying the classifier with occluded copies…"):
+        blackbox = cached_blackbox(pixels_key, view.pixels, target, settings)
+    st.image(
+        overlay(view.pixels, blackbox.map, colormap, opacity),
+        caption=f"Drop in P({names[target]}) when a grey {settings.occlusion_window}px window covers each place · "
+        f"{blackbox.seconds:.2f} s",
+        width=320,
+    )
+    st.caption(
+        "The classifier is wrapped as a function from uint8 images to the class probability, as a remote API "
+        "would be: no gradients, no weights. Any such scoring function works (core.attribution.methods.blackbox_occlusion)."
+    )
