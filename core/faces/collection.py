@@ -1,0 +1,206 @@
+"""Sets of photos in, one row per detected face out: folders, zips and files, detection (cached), embeddings.
+
+A photo's identity is the name of the folder that holds it (``<root>/<identity>/<photo>``), in a data folder and
+in a zip alike; photos directly at the root have no identity.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from core.cache import cached_array
+from core.faces.detect import DETECT_LONG_SIDE, Face, detect_faces
+from core.faces.embed import embed_faces, image_hash
+from core.images import ImageError, open_image
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+MAX_ZIP_PHOTOS = 500
+MAX_ZIP_MEMBER_BYTES = 25 * 2**20
+MAX_ZIP_TOTAL_BYTES = 300 * 2**20
+THUMBNAIL_SIZE = 80
+PREVIEW_SIDE = 640
+
+
+@dataclass
+class Photo:
+    """A photo to analyse: a display name, its identity label (or None) and its encoded bytes."""
+
+    name: str
+    identity: str | None
+    data: bytes
+
+
+@dataclass
+class FaceRow:
+    """One detected face: where it came from, its geometry, embedding and a small thumbnail (HxWx3 uint8)."""
+
+    photo: str
+    identity: str | None
+    index: int
+    face: Face
+    embedding: np.ndarray
+    thumbnail: np.ndarray
+
+    @property
+    def label(self) -> str:
+        return f"{self.photo}#{self.index}" if self.index else self.photo
+
+
+@dataclass
+class PhotoResult:
+    """Everything found in one photo; ``error`` says why a photo could not be read (then it has no faces)."""
+
+    name: str
+    identity: str | None
+    faces: list[FaceRow] = field(default_factory=list)
+    preview: Image.Image | None = None  # downscaled copy with boxes and landmarks drawn
+    error: str | None = None
+
+
+def _identity_of(relative: PurePosixPath) -> str | None:
+    return relative.parts[-2] if len(relative.parts) >= 2 else None
+
+
+def _is_image_name(name: str) -> bool:
+    path = PurePosixPath(name)
+    return path.suffix.lower() in IMAGE_SUFFIXES and not any(part.startswith((".", "__MACOSX")) for part in path.parts)
+
+
+def photos_from_folder(folder: Path) -> list[Photo]:
+    """Images in ``folder`` and its identity subfolders (one level), sorted by path."""
+    files = sorted(
+        p
+        for p in [*folder.glob("*"), *folder.glob("*/*")]
+        if p.is_file() and _is_image_name(p.relative_to(folder).as_posix())
+    )
+    photos = []
+    for path in files:
+        relative = PurePosixPath(path.relative_to(folder).as_posix())
+        photos.append(Photo(relative.as_posix(), _identity_of(relative), path.read_bytes()))
+    return photos
+
+
+def photos_from_paths(paths: Iterable[Path]) -> list[Photo]:
+    """Files as given, folders expanded with photos_from_folder."""
+    photos = []
+    for path in paths:
+        if path.is_dir():
+            photos += photos_from_folder(path)
+        elif path.is_file():
+            photos.append(Photo(path.name, None, path.read_bytes()))
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return photos
+
+
+def photos_from_zip(data: bytes) -> list[Photo]:
+    """Image members of an uploaded zip, read in memory (nothing is extracted to disk), within size caps."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise ImageError(f"not a readable zip file ({err})") from err
+    members = [info for info in archive.infolist() if not info.is_dir() and _is_image_name(info.filename)]
+    if len(members) > MAX_ZIP_PHOTOS:
+        raise ImageError(f"the zip holds {len(members)} images; at most {MAX_ZIP_PHOTOS} are analysed at once")
+    if sum(info.file_size for info in members) > MAX_ZIP_TOTAL_BYTES:
+        raise ImageError(f"the zip's images add up to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB uncompressed")
+    photos = []
+    for info in sorted(members, key=lambda i: i.filename):
+        with archive.open(info) as member:
+            content = member.read(MAX_ZIP_MEMBER_BYTES + 1)  # never trust the declared size alone
+        if len(content) > MAX_ZIP_MEMBER_BYTES:
+            raise ImageError(f"{info.filename}: larger than {MAX_ZIP_MEMBER_BYTES // 2**20} MB")
+        relative = PurePosixPath(info.filename)
+        photos.append(Photo(relative.as_posix(), _identity_of(relative), content))
+    return photos
+
+
+def detect_faces_cached(image: Image.Image, key: str) -> list[Face]:
+    """detect_faces, stored on disk under the image hash (MTCNN is the slow step for big photos)."""
+
+    def compute() -> np.ndarray:
+        faces = detect_faces(image)
+        return np.array([[*f.box, f.prob, *f.landmarks.ravel()] for f in faces], dtype=np.float64).reshape(-1, 15)
+
+    rows = cached_array("face_detections", f"{key}|mtcnn|{DETECT_LONG_SIDE}", compute)
+    return [Face(box=row[:4].copy(), prob=float(row[4]), landmarks=row[5:].reshape(5, 2).copy()) for row in rows]
+
+
+def face_thumbnail(image: Image.Image, face: Face, size: int = THUMBNAIL_SIZE) -> np.ndarray:
+    """A square crop around the face box (20% context), resized to ``size``: for tables, heatmaps and galleries."""
+    x0, y0, x1, y1 = face.box
+    half = max(x1 - x0, y1 - y0) * 0.6
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    crop = image.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
+    return np.asarray(crop.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def draw_detections(image: Image.Image, faces: list[Face], max_side: int = PREVIEW_SIDE) -> Image.Image:
+    """A downscaled copy with each face's box, index and 5 landmarks drawn."""
+    scale = min(1.0, max_side / max(image.size))
+    preview = (
+        image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+        if scale < 1
+        else image.copy()
+    )
+    draw = ImageDraw.Draw(preview)
+    width = max(2, round(max(preview.size) / 250))
+    for index, face in enumerate(faces):
+        box = (face.box * scale).tolist()
+        draw.rectangle(box, outline=(0, 255, 80), width=width)
+        draw.text((box[0] + width, box[1] + width), str(index), fill=(0, 255, 80))
+        for x, y in face.landmarks * scale:
+            draw.ellipse((x - width, y - width, x + width, y + width), fill=(255, 40, 40))
+    return preview
+
+
+def analyze_photo(photo: Photo, recognizer: str) -> PhotoResult:
+    """Open, detect, embed one photo; an unreadable photo becomes a result with ``error`` set."""
+    try:
+        image = open_image(photo.data, name=photo.name)
+    except ImageError as err:
+        return PhotoResult(photo.name, photo.identity, error=str(err))
+    key = image_hash(image)
+    faces = detect_faces_cached(image, key)
+    embeddings = embed_faces(image, faces, recognizer, image_key=key)
+    rows = [
+        FaceRow(photo.name, photo.identity, index, face, embedding, face_thumbnail(image, face))
+        for index, (face, embedding) in enumerate(zip(faces, embeddings, strict=True))
+    ]
+    return PhotoResult(photo.name, photo.identity, rows, draw_detections(image, faces))
+
+
+def analyze_photos(
+    photos: list[Photo], recognizer: str, progress: Callable[[int, int, str], None] | None = None
+) -> list[PhotoResult]:
+    """analyze_photo for each photo, reporting (done, total, name) after each one."""
+    results = []
+    for done, photo in enumerate(photos, start=1):
+        results.append(analyze_photo(photo, recognizer))
+        if progress is not None:
+            progress(done, len(photos), photo.name)
+    return results
+
+
+def primary_face(result: PhotoResult) -> FaceRow | None:
+    """The largest face of a photo: in a one-person labelled photo the subject is the big face in front, while a
+    smaller bystander can have the higher detection probability."""
+    return max(result.faces, key=lambda row: float(np.prod(row.face.box[2:] - row.face.box[:2])), default=None)
+
+
+def face_rows(results: list[PhotoResult], primary_only: bool = False) -> list[FaceRow]:
+    """All faces in photo order, or only each photo's primary face (for labelled one-person photos)."""
+    if primary_only:
+        return [row for row in map(primary_face, results) if row is not None]
+    return [row for result in results for row in result.faces]
+
+
+def photos_without_faces(results: list[PhotoResult]) -> list[PhotoResult]:
+    return [result for result in results if not result.faces]
