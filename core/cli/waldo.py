@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
-from core.cli import CliError
+from core.cli import CliError, print_json
+from core.images import open_image, to_array
+from core.models import get_spec, load_model
+from core.waldo.data import load_annotations, page_path, split_pages
+from core.waldo.eval import evaluate
+from core.waldo.infer import DEFAULT_TILE, find_waldo
+from core.waldo.model import load_waldo_model
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue from OUT.train.pt")
     train.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a busy shared machine)")
     train.set_defaults(func=run_train)
+    add_find_and_eval(actions)
 
 
 def _threads(count: int | None) -> None:
@@ -54,3 +62,94 @@ def run_train(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out} and {out.with_suffix('.losses.csv')}")
     return 0
+
+
+def add_find_and_eval(actions: argparse._SubParsersAction) -> None:
+    find = actions.add_parser("find", help="find Waldo on page images")
+    find.add_argument("pages", nargs="+", type=Path, help="page image files")
+    find.add_argument("--threshold", type=float, default=None, help="minimum score (default: the model's 0.5)")
+    _common_inference(find)
+    find.set_defaults(func=run_find)
+
+    evaluate = actions.add_parser("eval", help="AP50 and top-1 hit rate on annotated pages")
+    evaluate.add_argument("folder", type=Path, help="folder with the page images (or their pages/ subfolder)")
+    evaluate.add_argument("--annotations", type=Path, required=True, help="annotations.json or a VIA project JSON")
+    evaluate.add_argument(
+        "--split", choices=("all", "val", "train"), default="all", help="which pages (val: the fixed validation split)"
+    )
+    evaluate.add_argument("--only", nargs="+", metavar="FILE", help="restrict to these page files")
+    _common_inference(evaluate)
+    evaluate.set_defaults(func=run_eval)
+
+
+def _common_inference(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", type=Path, help="a checkpoint to use instead of the shipped model")
+    parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help="inference tile side in page pixels")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _model(args: argparse.Namespace) -> torch.nn.Module:
+    _threads(args.threads)
+    if args.weights is None:
+        return load_model("waldo_maskrcnn").model
+    if not args.weights.is_file():
+        raise CliError(f"{args.weights}: no such weights file")
+    try:
+        return load_waldo_model(args.weights)
+    except (RuntimeError, ValueError, OSError) as err:
+        raise CliError(f"{args.weights}: not a Waldo checkpoint ({type(err).__name__})") from err
+
+
+def run_find(args: argparse.Namespace) -> int:
+    threshold = get_spec("waldo_maskrcnn").meta["threshold"] if args.threshold is None else args.threshold
+    images = [(path, to_array(open_image(path, max_side=None))) for path in args.pages]  # fail on a bad page first
+    model = _model(args)
+    report = []
+    for path, image in images:
+        result = find_waldo(model, image, tile=args.tile)
+        finds = [d.as_dict() for d in result.above(threshold)]
+        report.append(
+            {
+                "page": str(path),
+                "width": result.width,
+                "height": result.height,
+                "detections": finds,
+                "seconds": round(result.seconds, 3),
+            }
+        )
+        if not args.json:
+            summary = ", ".join(f"{d['score']:.2f} at {d['box']}" for d in finds) or "no Waldo found"
+            print(f"{path}: {summary} ({result.seconds:.1f} s)")
+    if args.json:
+        print_json(report)
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    try:
+        annotations = load_annotations(args.annotations)
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    pages = split_pages(annotations, args.split)
+    if args.only:
+        unknown = sorted(set(args.only) - {p.file for p in pages})
+        if unknown:
+            raise CliError(f"not in the {args.split} split of {args.annotations}: {', '.join(unknown)}")
+        pages = [p for p in pages if p.file in args.only]
+    if not pages:
+        raise CliError(f"{args.annotations}: no annotated pages in the {args.split} split")
+    for page in pages:
+        page_path(args.folder, page)  # every image must exist before the slow part starts
+    model = _model(args)
+    summary = evaluate(model, args.folder, pages, tile=args.tile, progress=None if args.json else _print_progress)
+    if args.json:
+        print_json(summary)
+    else:
+        for key in ("pages", "ap50", "top1_hit_rate", "mean_seconds_per_page", "hidden", "icon"):
+            print(f"{key}: {summary[key]}")
+    return 0
+
+
+def _print_progress(done: int, total: int) -> None:
+    print(f"page {done}/{total}", file=sys.stderr)

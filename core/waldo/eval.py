@@ -1,0 +1,139 @@
+"""Scoring Waldo finds against annotated pages: AP at IoU 0.5, the top-1 hit rate, and the same split by box kind.
+
+- ``ap50``: average precision (all-point interpolated, VOC 2010+) over all pages' Waldo boxes; each detection
+  matches at most one unmatched box with IoU >= 0.5, best score first.
+- ``top1_hit_rate``: share of pages (with at least one box) whose highest-scoring detection overlaps a true box
+  with IoU >= 0.3 or has its centre inside one.
+- by kind (``core.waldo.data.box_kind``): ``hidden`` and ``icon`` each get their own AP50 (detections that match
+  a box of the other kind are neither hits nor false alarms) and top-1 hit rate over pages that have that kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.images import open_image, to_array
+from core.waldo.data import PageAnnotation, page_path
+from core.waldo.infer import Detection, find_waldo
+
+HIT_IOU = 0.3
+AP_IOU = 0.5
+
+
+def box_iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def is_hit(box, truth) -> bool:
+    """The top-1 rule: IoU >= 0.3 with the true box, or the detection's centre inside it."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return box_iou(box, truth) >= HIT_IOU or (truth[0] <= cx <= truth[2] and truth[1] <= cy <= truth[3])
+
+
+def average_precision(pages: list[tuple[list[Detection], np.ndarray, list[bool]]]) -> float | None:
+    """AP50 over (detections, true boxes, counted?) per page; uncounted boxes swallow their matches silently."""
+    total = sum(int(np.sum(counted)) for _, _, counted in pages)
+    if total == 0:
+        return None
+    scored = []
+    for page_index, (detections, _, _) in enumerate(pages):
+        scored += [(d.score, page_index, d.box) for d in detections]
+    scored.sort(key=lambda s: -s[0])
+    matched = [np.zeros(len(boxes), bool) for _, boxes, _ in pages]
+    outcomes = []
+    for _, page_index, box in scored:
+        _, boxes, counted = pages[page_index]
+        ious = [box_iou(box, t) if not matched[page_index][k] else -1.0 for k, t in enumerate(boxes)]
+        best = int(np.argmax(ious)) if ious else -1
+        if best >= 0 and ious[best] >= AP_IOU:
+            matched[page_index][best] = True
+            if counted[best]:
+                outcomes.append(True)
+            continue
+        outcomes.append(False)
+    hits = np.cumsum(outcomes)
+    recall = hits / total
+    precision = hits / np.arange(1, len(outcomes) + 1)
+    envelope = np.maximum.accumulate(np.concatenate([precision, [0.0]])[::-1])[::-1]
+    steps = np.diff(np.concatenate([[0.0], recall]))
+    return float(np.sum(steps * envelope[:-1])) if len(outcomes) else 0.0
+
+
+def evaluate(
+    model: torch.nn.Module,
+    folder: Path,
+    pages: list[PageAnnotation],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    **find_options,
+) -> dict:
+    """Run ``find_waldo`` on every annotated page and score it (see the module docstring)."""
+    records = []
+    for index, page in enumerate(pages):
+        image = to_array(open_image(page_path(folder, page), max_side=None))
+        result = find_waldo(model, image, **find_options)
+        kinds = page.box_kinds(image.shape[1], image.shape[0])
+        records.append((page, image.shape, result, kinds))
+        if progress:
+            progress(index + 1, len(pages))
+    return summarise(records)
+
+
+def summarise(records: list) -> dict:
+    per_page, seconds = [], []
+    for page, _, result, kinds in records:
+        top = result.detections[0] if result.detections else None
+        hits = [bool(top is not None and is_hit(top.box, t)) for t in page.boxes]
+        per_page.append(
+            {
+                "file": page.file,
+                "boxes": page.boxes.tolist(),
+                "kinds": kinds,
+                "top": top.as_dict() if top else None,
+                "top1_hit": any(hits),
+                "top1_hit_kind": kinds[hits.index(True)] if any(hits) else None,
+                "detections": len(result.detections),
+                "seconds": round(result.seconds, 3),
+            }
+        )
+        seconds.append(result.seconds)
+    summary = {
+        "pages": len(records),
+        "ap50": _ap(records, None),
+        "top1_hit_rate": _top1(per_page, None),
+        "mean_seconds_per_page": round(float(np.mean(seconds)), 3) if seconds else None,
+    }
+    for kind in ("hidden", "icon"):
+        summary[kind] = {
+            "boxes": sum(k.count(kind) for *_, k in records),
+            "ap50": _ap(records, kind),
+            "top1_hit_rate": _top1(per_page, kind),
+        }
+    summary["per_page"] = per_page
+    return summary
+
+
+def _ap(records: list, kind: str | None) -> float | None:
+    value = average_precision(
+        [
+            (result.detections, page.boxes, [kind is None or k == kind for k in kinds])
+            for page, _, result, kinds in records
+        ]
+    )
+    return None if value is None else round(value, 4)
+
+
+def _top1(per_page: list[dict], kind: str | None) -> float | None:
+    eligible = [p for p in per_page if p["boxes"] and (kind is None or kind in p["kinds"])]
+    if not eligible:
+        return None
+    hits = [p["top1_hit"] if kind is None else p["top1_hit_kind"] == kind for p in eligible]
+    return round(float(np.mean(hits)), 4)

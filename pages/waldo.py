@@ -1,0 +1,123 @@
+"""Find Waldo: the Mask R-CNN trained in this repository searches a whole page tile by tile and masks Waldo out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+import ui
+from core.cache import content_hash
+from core.config import MODELS_DIR
+from core.images import ImageError, open_image, to_array
+from core.models import get_spec
+from core.waldo.data import VALIDATION_PAGES, waldo_dir
+from core.waldo.infer import FindResult, draw_boxes, find_waldo, hint_window, spotlight, window_mask, zoom
+from core.waldo.synth import make_page
+from core.waldo.train import LOSS_COLUMNS
+
+SOURCES = ["Synthetic crowd (works offline)", "Real page from the data folder", "Upload a page"]
+REVEAL = ["half the page", "a quarter", "an eighth", "Waldo"]
+LOSS_LOG = MODELS_DIR / "waldo.losses.csv"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def synthetic_page(seed: int) -> np.ndarray:
+    return make_page(seed, (768, 1024)).image
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def real_page(name: str) -> np.ndarray:
+    return to_array(open_image(waldo_dir() / "pages" / name, max_side=None))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def search(page_hash: str, _image: np.ndarray, _model) -> FindResult:
+    """Cached by the page's content hash; the model is the one process-wide instance from ui.load_model."""
+    return find_waldo(_model, _image)
+
+
+@st.cache_data(show_spinner=False)
+def loss_curves(path: str, modified: float) -> pd.DataFrame:
+    table = pd.read_csv(path)
+    smooth = table[list(LOSS_COLUMNS)].rolling(50, min_periods=1).mean()
+    smooth["iteration"] = table["iteration"]
+    return smooth.melt(id_vars="iteration", var_name="loss", value_name="value (rolling mean of 50)")
+
+
+st.title("Find Waldo")
+st.caption(
+    "A Mask R-CNN (MobileNetV2 backbone, trained on this machine's CPU on real pages and synthetic crowds) "
+    "searches the page in overlapping tiles at native scale and masks Waldo out, the rest of the page dimmed."
+)
+
+loaded = ui.model_or_error("waldo_maskrcnn")
+if loaded is None:
+    st.stop()
+
+source = st.radio("Page", SOURCES, horizontal=True, key="waldo_source")
+image = None
+if source == SOURCES[0]:
+    seed = st.number_input("Crowd seed", min_value=0, max_value=10**6, value=7, step=1, key="waldo_seed")
+    image = synthetic_page(int(seed))
+elif source == SOURCES[1]:
+    folder = waldo_dir() / "pages"
+    names = sorted(p.name for p in folder.glob("*.jpg")) if folder.is_dir() else []
+    if not names:
+        st.error(f"No Waldo pages in {folder}: set HIDESEEK_DATA to the shared data folder.")
+    else:
+        labels = {n: f"{n} (validation)" if n in VALIDATION_PAGES else n for n in names}
+        name = st.selectbox(
+            "Page (validation pages were never trained on)", names, format_func=labels.get, key="waldo_page"
+        )
+        try:
+            image = real_page(name)
+        except ImageError as err:
+            st.error(str(err))
+else:
+    upload = st.file_uploader("A Where's-Waldo page (JPEG/PNG/WebP)", type=None, key="waldo_upload")
+    if upload is not None:
+        opened = ui.open_upload(upload)
+        image = None if opened is None else to_array(opened)
+if image is None:
+    st.stop()
+
+threshold = st.slider(
+    "Confidence threshold", 0.05, 0.99, float(get_spec("waldo_maskrcnn").meta["threshold"]), 0.01, key="waldo_threshold"
+)
+with st.status("Searching the page tile by tile…") as status:
+    result = search(content_hash(np.ascontiguousarray(image).tobytes()), image, loaded.model)
+    status.update(
+        label=f"Searched {result.tiles} tiles of a {result.width}×{result.height} page in {result.seconds:.1f} s",
+        state="complete",
+    )
+
+finds = result.above(threshold)
+if not finds:
+    st.warning(f"No Waldo found above a confidence of {threshold:.2f}.")
+    if result.detections:
+        st.caption(f"The best candidate scored {result.detections[0].score:.2f}; lower the threshold to see it.")
+    st.image(image, width="stretch")
+    st.stop()
+
+hints = st.toggle("Hint mode: narrow it down before showing him", key="waldo_hints")
+reveal = st.select_slider("Reveal", REVEAL, key="waldo_reveal") if hints else REVEAL[-1]
+if reveal != REVEAL[-1]:
+    window = hint_window(finds[0], result.width, result.height, REVEAL.index(reveal) + 1)
+    st.image(spotlight(image, window_mask(result.height, result.width, window)), width="stretch")
+    st.caption("The best find is somewhere in the bright part of the page.")
+    st.stop()
+
+st.image(draw_boxes(spotlight(image, result.mask(threshold)), finds), width="stretch")
+st.subheader(f"{len(finds)} find{'s' if len(finds) > 1 else ''}")
+for column, (rank, detection) in zip(st.columns(min(len(finds), 5)), enumerate(finds[:5], start=1), strict=False):
+    column.image(zoom(image, detection), caption=f"{rank}: score {detection.score:.2f}", width="stretch")
+st.dataframe(
+    pd.DataFrame([{"rank": k, **d.as_dict()} for k, d in enumerate(finds, start=1)]), hide_index=True, width="stretch"
+)
+
+if LOSS_LOG.is_file():
+    with st.expander("Training losses of the shipped model"):
+        curves = loss_curves(str(LOSS_LOG), LOSS_LOG.stat().st_mtime)
+        st.plotly_chart(px.line(curves, x="iteration", y="value (rolling mean of 50)", color="loss", log_y=True))

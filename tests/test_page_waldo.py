@@ -1,0 +1,32 @@
+"""The Find Waldo page: the synthetic demo page, the confidence slider, hint mode, a real page."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from core.config import REPO_ROOT
+
+PAGE = str(REPO_ROOT / "pages" / "waldo.py")
+
+
+def test_demo_page_finds_waldo_and_reacts_to_the_slider() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    assert not at.exception and not at.error
+    assert at.subheader and at.subheader[0].value.endswith(("find", "finds"))
+    at.slider(key="waldo_threshold").set_value(0.99).run()
+    assert not at.exception
+    assert at.warning and "No Waldo found" in at.warning[0].value
+    at.slider(key="waldo_threshold").set_value(0.3).run()
+    at.toggle(key="waldo_hints").set_value(True).run()
+    assert not at.exception
+    assert "bright part" in at.caption[-1].value
+
+
+def test_real_validation_page(data_dir) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["waldo_source"] = "Real page from the data folder"
+    at.session_state["waldo_page"] = "hiw_26.jpg"
+    at.run()
+    assert not at.exception and not at.error
+    assert "954×702" in at.status[0].label

@@ -1,0 +1,48 @@
+"""Scoring: AP50 and the top-1 rule on hand-made cases, and the eval command on real validation pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.cli import main
+from core.waldo.eval import average_precision, is_hit
+from core.waldo.infer import Detection
+
+
+def _det(box, score: float) -> Detection:
+    return Detection(tuple(float(v) for v in box), score, np.ones((1, 1), bool), (0, 0))
+
+
+def test_average_precision_on_hand_made_rankings() -> None:
+    truth = np.array([[0, 0, 10, 20], [50, 50, 60, 70]], float)
+    perfect = [_det([0, 0, 10, 20], 0.9), _det([50, 50, 60, 70], 0.8)]
+    assert average_precision([(perfect, truth, [True, True])]) == pytest.approx(1.0)
+    false_alarm_first = [_det([100, 100, 110, 120], 0.95), _det([0, 0, 10, 20], 0.9)]
+    # ranks: miss (P=0), hit (P=1/2, R=1/2); the second box is never found
+    assert average_precision([(false_alarm_first, truth, [True, True])]) == pytest.approx(0.25)
+    # a detection of a box that is not counted (another kind) is neither a hit nor a false alarm
+    assert average_precision([(perfect, truth, [True, False])]) == pytest.approx(1.0)
+    assert average_precision([([], truth, [False, False])]) is None
+
+
+def test_top1_rule_accepts_overlap_or_centre_inside() -> None:
+    truth = (100, 100, 120, 160)
+    assert is_hit((100, 100, 120, 150), truth)
+    assert is_hit((60, 60, 180, 200), truth)  # low IoU, but the centre lies inside the true box
+    assert not is_hit((130, 100, 150, 160), truth)
+
+
+def test_eval_command_runs_on_real_validation_pages(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = data_dir / "waldo"
+    argv = ["waldo", "eval", str(folder), "--annotations", str(folder / "annotations.json"), "--split", "val"]
+    assert main([*argv, "--only", "hiw_26.jpg", "hiw_10.jpg", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["pages"] == 2 and summary["hidden"]["boxes"] == 2 and summary["icon"]["boxes"] == 1
+    assert 0 <= summary["ap50"] <= 1 and summary["top1_hit_rate"] in (0.0, 0.5, 1.0)
+    assert [p["file"] for p in summary["per_page"]] == ["hiw_10.jpg", "hiw_26.jpg"]
+    assert main([*argv, "--only", "hiw_22.jpg"]) == 2  # a training page is refused in the validation split
+    assert "not in the val split" in capsys.readouterr().err

@@ -1,0 +1,69 @@
+"""The shipped model on synthetic pages it never saw, tiling, masks in page coordinates, and the page views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.models import load_model
+from core.waldo.eval import is_hit
+from core.waldo.infer import find_waldo, hint_window, spotlight, tile_origins, zoom
+from core.waldo.synth import make_page
+
+UNSEEN_SEEDS = range(900_000, 900_020)  # training draws its synthetic seeds from a generator seeded 0
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("waldo_maskrcnn").model
+
+
+def test_shipped_model_finds_waldo_on_unseen_synthetic_pages(model) -> None:
+    hits = 0
+    for seed in UNSEEN_SEEDS:
+        page = make_page(seed, (384, 512))
+        result = find_waldo(model, page.image)
+        hits += bool(result.detections) and is_hit(result.detections[0].box, page.waldo_box)
+    assert hits >= 18, f"top-1 hits {hits}/20"
+
+
+def test_masks_are_in_page_coordinates_inside_their_boxes(model) -> None:
+    page = make_page(900_100, (600, 700))
+    result = find_waldo(model, page.image, tile=320, overlap=96)
+    assert result.tiles == 9 and result.detections
+    best = result.detections[0]
+    full = best.page_mask(result.height, result.width)
+    x0, y0, x1, y1 = best.box
+    ys, xs = np.nonzero(full)
+    assert full.sum() == best.mask_area > 0
+    assert xs.min() >= np.floor(x0) and xs.max() < np.ceil(x1) and ys.min() >= np.floor(y0) and ys.max() < np.ceil(y1)
+    assert (full & page.waldo_mask).sum() > 0.3 * page.waldo_mask.sum()
+    assert np.array_equal(spotlight(page.image, full)[full], page.image[full])
+    assert zoom(page.image, best).shape[0] >= 96
+
+
+def test_small_pages_are_padded_and_still_searched(model) -> None:
+    page = make_page(900_200, (150, 220))
+    result = find_waldo(model, page.image)
+    assert result.tiles == 1 and (result.width, result.height) == (220, 150)
+    assert all(d.box[0] < 220 and d.box[1] < 150 for d in result.detections)
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap"), [(100, 512, 128), (512, 512, 128), (2500, 512, 128), (1000, 320, 96)]
+)
+def test_tiles_cover_the_page_with_the_overlap(length: int, tile: int, overlap: int) -> None:
+    origins = tile_origins(length, tile, overlap)
+    assert origins[0] == 0 and origins[-1] + tile >= length
+    assert all(b - a <= tile - overlap for a, b in zip(origins, origins[1:], strict=False))
+
+
+def test_hint_windows_shrink_and_keep_the_find(model) -> None:
+    page = make_page(900_300, (384, 512))
+    best = find_waldo(model, page.image).detections[0]
+    areas = []
+    for level in range(4):
+        x0, y0, x1, y1 = hint_window(best, 512, 384, level)
+        assert x0 <= best.box[0] and y0 <= best.box[1] and x1 >= best.box[2] - 1 and y1 >= best.box[3] - 1
+        areas.append((x1 - x0) * (y1 - y0))
+    assert areas == sorted(areas, reverse=True) and areas[0] == 512 * 384
