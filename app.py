@@ -8,6 +8,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/grid.py", title="Image grid", icon="🧩"),
     st.Page("pages/attributions.py", title="Attributions", icon="🔍"),
+    st.Page("pages/cloak.py", title="Cloak", icon="🫥"),
     # each tool adds its page here
 ]
 

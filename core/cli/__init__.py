@@ -16,7 +16,7 @@ from core.config import PathNotAllowed
 from core.images import ImageError
 from core.models import ModelUnavailable
 
-COMMANDS = ["models", "attribute", "grid"]  # each tool appends its subcommand module here
+COMMANDS = ["models", "grid", "waldo", "attribute", "faces", "cloak"]  # each tool appends its subcommand module here
 
 
 class CliError(RuntimeError):

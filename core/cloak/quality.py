@@ -54,3 +54,9 @@ def _crop(image: np.ndarray, box: np.ndarray | None) -> np.ndarray:
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"the region {list(box)} lies outside the {width}x{height} image")
     return image[y0:y1, x0:x1]
+
+
+def amplified_difference(original: np.ndarray, changed: np.ndarray, gain: float = 10.0) -> np.ndarray:
+    """HxWx3 uint8 view of the change: mid-grey where nothing changed, +-``gain`` times the change elsewhere."""
+    difference = changed.astype(np.float64) - original.astype(np.float64)
+    return np.clip(128 + gain * difference, 0, 255).round().astype(np.uint8)

@@ -1,0 +1,114 @@
+"""The cloak report, always measured on the written file: the PNG is decoded again and the whole pipeline (detect,
+align, embed) runs on it, then again after JPEG quality 90 and 75 and after a 0.5x resize.
+
+A face counts as protected against a recognizer when its distance to every clean anchor (the face before cloaking
+and any reference photos of the same person) is above that recognizer's threshold. A face the detector no longer
+finds is still measured, with its original landmarks, and flagged ``redetected: false``: missing detection alone is
+not counted as protection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+from core import faces as face_api
+from core.cloak.face_cloak import FaceCloak
+from core.cloak.imageio import reopen_png
+from core.cloak.quality import region_quality
+from core.cloak.transforms import half_size, jpeg_reencode
+from core.images import to_array
+
+VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "": lambda image: image,
+    "_jpeg90": lambda image: jpeg_reencode(image, 90),
+    "_jpeg75": lambda image: jpeg_reencode(image, 75),
+    "_resize50": half_size,
+}
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def redetect(image: Image.Image, originals: list, scale: float) -> tuple[list, list[bool]]:
+    """For each original face, the best-overlapping face detected in ``image`` (coordinates times ``scale``), or the
+    original face moved to this scale when none overlaps by at least 0.3 IoU."""
+    found = face_api.detect_faces(image)
+    matched, redetected = [], []
+    for face in originals:
+        box = face.box * scale
+        overlaps = [box_iou(box, other.box) for other in found]
+        best = int(np.argmax(overlaps)) if overlaps else -1
+        if best >= 0 and overlaps[best] >= 0.3:
+            matched.append(found[best])
+            redetected.append(True)
+        else:
+            matched.append(face_api.Face(box=box, prob=0.0, landmarks=face.landmarks * scale))
+            redetected.append(False)
+    return matched, redetected
+
+
+def measure(cloak: FaceCloak) -> dict:
+    """Per face and recognizer: distances before/after (saved file, JPEG 90/75, 0.5x resize), the threshold, the
+    verdicts, and the face-region image quality. Impersonation adds the distances to the target."""
+    start = time.perf_counter()
+    written = reopen_png(cloak.png)
+    original_pixels, written_pixels = to_array(cloak.original), to_array(written)
+    rows = [
+        {
+            "face": i,
+            "box": face.box.round(1).tolist(),
+            **region_quality(original_pixels, written_pixels, face.box).as_dict(),
+        }
+        for i, face in enumerate(cloak.faces)
+    ]
+    per_recognizer = {
+        r: [dict(row, recognizer=r, threshold=face_api.threshold(r)) for row in rows] for r in cloak.recognizers
+    }
+    for suffix, variant in VARIANTS.items():
+        image = variant(written)
+        faces, redetected = redetect(image, cloak.faces, image.width / cloak.original.width)
+        for recognizer in cloak.recognizers:
+            embeddings = np.asarray(face_api.embed_faces(image, faces, recognizer))
+            for i, row in enumerate(per_recognizer[recognizer]):
+                row[f"redetected{suffix}"] = redetected[i]
+                _add_distances(row, suffix, embeddings[i], cloak, recognizer, i)
+    return {
+        "faces_found": len(cloak.faces),
+        "mode": cloak.mode,
+        "recognizers": cloak.recognizers,
+        "seconds": round(cloak.seconds, 3),
+        "measure_seconds": round(time.perf_counter() - start, 3),
+        "faces": [row for r in cloak.recognizers for row in per_recognizer[r]],
+    }
+
+
+def _add_distances(
+    row: dict, suffix: str, embedding: np.ndarray, cloak: FaceCloak, recognizer: str, index: int
+) -> None:
+    anchors = cloak.anchors.own[recognizer][index]
+    limit = row["threshold"]
+    distance = float(np.min(face_api.face_distance(anchors, embedding)))
+    if not suffix:
+        references = anchors[1:]
+        row["distance_before"] = (
+            round(float(np.min(face_api.face_distance(references, anchors[0]))), 4) if len(references) else 0.0
+        )
+        row["references"] = len(references)
+    row[f"distance_after{suffix}"] = round(distance, 4)
+    row[f"protected{suffix and '_after' + suffix}"] = distance > limit
+    target = cloak.anchors.target.get(recognizer)
+    if target is not None:
+        if not suffix:
+            row["target_distance_before"] = round(float(face_api.face_distance(anchors[0], target)), 4)
+        to_target = float(face_api.face_distance(embedding, target))
+        row[f"target_distance_after{suffix}"] = round(to_target, 4)
+        row[f"impersonated{suffix and '_after' + suffix}"] = to_target < limit

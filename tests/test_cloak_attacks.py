@@ -1,0 +1,85 @@
+"""The attack engine against the real MobileNetV2 on a real ImageNet photo: budgets hold, masks hold, attacks work."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core.cloak.attacks import METHODS, Attack
+from core.cloak.classifier import _logits, top_k
+from core.cloak.imageio import to_tensor
+from core.images import open_image
+from core.models import load_model
+
+
+@pytest.fixture(scope="module")
+def panda(data_dir):
+    return open_image(data_dir / "imagenet_samples" / "images" / "n02510455_giant_panda.JPEG")
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    return load_model("mobilenet_v2").model
+
+
+def untargeted_loss(model, label: int):
+    def loss_fn(pixels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(_logits(model, pixels[None]), torch.tensor([label]))
+
+    return loss_fn
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_respects_the_budget_and_changes_the_prediction(panda, mobilenet, method) -> None:
+    clean = to_tensor(panda)
+    label = top_k(mobilenet, panda)[0].index
+    adversarial = Attack(method=method, eps=4, steps=5).perturb(clean, untargeted_loss(mobilenet, label))
+    assert adversarial.shape == clean.shape
+    assert (adversarial - clean).abs().max() <= 4 + 1e-4
+    assert adversarial.min() >= 0 and adversarial.max() <= 255
+    with torch.no_grad():
+        assert _logits(mobilenet, adversarial[None]).argmax().item() != label
+
+
+def test_mask_keeps_unmasked_pixels_untouched(panda, mobilenet) -> None:
+    clean = to_tensor(panda)
+    mask = torch.zeros(clean.shape[1:])
+    mask[:, : clean.shape[2] // 2] = 1.0
+    label = top_k(mobilenet, panda)[0].index
+    adversarial = Attack(method="pgd", eps=8, steps=2).perturb(clean, untargeted_loss(mobilenet, label), mask=mask)
+    change = (adversarial - clean).abs()
+    assert change[:, :, clean.shape[2] // 2 :].max() == 0
+    assert change[:, :, : clean.shape[2] // 2].mean() > 1
+
+
+def test_callback_reports_each_step_and_can_stop_early(panda, mobilenet) -> None:
+    seen = []
+
+    def stop_after_three(step: int, steps: int, loss: float) -> bool:
+        seen.append((step, steps, loss))
+        return step == 3
+
+    label = top_k(mobilenet, panda)[0].index
+    Attack(method="mifgsm", eps=2, steps=50).perturb(
+        to_tensor(panda), untargeted_loss(mobilenet, label), callback=stop_after_three
+    )
+    assert [s[0] for s in seen] == [1, 2, 3] and all(s[1] == 50 for s in seen)
+    assert seen[-1][2] > seen[0][2]  # the loss being maximised went up
+
+
+def test_fgsm_is_one_full_eps_step() -> None:
+    attack = Attack(method="fgsm", eps=6, steps=40, step_size=0.1)
+    assert attack.n_steps == 1 and attack.alpha == 6
+    clean = torch.full((3, 8, 8), 100.0)
+    adversarial = attack.perturb(clean, lambda x: (x * torch.linspace(-1, 1, 8)).sum())
+    assert set((adversarial - clean).unique().tolist()) == {-6.0, 6.0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"method": "cw"}, "unknown attack method"), ({"eps": 0}, "eps must be"), ({"steps": 0}, "steps must be")],
+)
+def test_invalid_settings_are_refused_with_a_reason(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        Attack(**kwargs)
