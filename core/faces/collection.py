@@ -204,3 +204,10 @@ def face_rows(results: list[PhotoResult], primary_only: bool = False) -> list[Fa
 
 def photos_without_faces(results: list[PhotoResult]) -> list[PhotoResult]:
     return [result for result in results if not result.faces]
+
+
+def labelled_faces(results: list[PhotoResult]) -> tuple[list[FaceRow], list[str]]:
+    """Primary faces of the photos that have an identity, and the names of labelled photos where none was found."""
+    labelled = [result for result in results if result.identity is not None]
+    missing = [result.name for result in labelled if not result.faces]
+    return face_rows(labelled, primary_only=True), missing
