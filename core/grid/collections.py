@@ -131,7 +131,7 @@ def imagenet_samples(limit: int | None = None) -> Collection:
     root = resolve_data_path(data_root() / "imagenet_samples")
     with open(root / "labels.csv", newline="") as fh:
         rows = sorted(csv.DictReader(fh), key=lambda row: row["file"])
-    items = [Item(row["file"], row["name"], root / "images" / row["file"]) for row in rows]
+    items = [Item(Path(row["file"]).name, row["name"], root / row["file"]) for row in rows]
     return Collection("imagenet_samples", _limited(items, limit))
 
 
