@@ -11,6 +11,9 @@ Goals (distances are each recognizer's own metric, normalised by its threshold s
 - impersonation: pull it toward a target person's embedding (below the threshold by ``margin``) while pushing it
   away from its own anchors (the triplet L(A', T, A) formulation).
 Once a face reaches its goal its term is capped and stops contributing gradient, which keeps the change small.
+Two more things keep the cloak both faint and durable: the mask is scaled down on smooth skin (``texture_weight``),
+where noise shows and costs SSIM, and every step aligns from slightly jittered landmarks, because the detector
+re-finds the landmarks on the saved photo a pixel or two away from the clean ones.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from core import faces as face_api
 from core.cloak.attacks import Attack
 from core.cloak.imageio import png_bytes, to_image, to_tensor
 from core.cloak.transforms import random_degradation
+from core.models import load_model
 
 DEFAULT_RECOGNIZER = "dlib_resnet29"
 MIN_SIDE = 32  # below this no detector finds a face worth protecting
@@ -102,6 +106,19 @@ def face_crop(size: tuple[int, int], boxes: Sequence[np.ndarray]) -> tuple[int, 
     return x0, y0, min(width, int(np.ceil(max(x1s)))), min(height, int(np.ceil(max(y1s))))
 
 
+def load_for_gradients(recognizers: Sequence[str]) -> None:
+    """Build each recognizer outside inference mode. A model first built inside ``torch.inference_mode`` (as a first
+    call to ``embed_faces`` would) has inference-tensor weights that cannot take part in a backward pass."""
+    with torch.inference_mode(False):
+        for recognizer in recognizers:
+            model = load_model(recognizer).model
+            if any(p.is_inference() for p in model.parameters()):
+                raise RuntimeError(
+                    f"{recognizer} was first loaded inside torch.inference_mode, so it cannot be attacked in this "
+                    "process; load it (core.models.load_model) outside inference mode first"
+                )
+
+
 def detect_or_raise(image: Image.Image, label: str = "the photo") -> list:
     """Faces in ``image``; NoFaceError with a clear reason when there are none."""
     if min(image.size) < MIN_SIDE:
@@ -143,8 +160,9 @@ def build_anchors(
 
 
 def jitter_landmarks(points: np.ndarray, generator: torch.Generator, relative: float = 0.02) -> np.ndarray:
-    """Landmarks moved by Gaussian noise of ``relative`` times the eye distance: the detector's landmarks on the
-    cloaked photo differ from the clean ones by a pixel or two, and the cloak must survive that re-alignment."""
+    """Landmarks moved by Gaussian noise of ``relative`` times the eye distance. The detector's landmarks on the
+    cloaked photo differ from the clean ones by a pixel or two, so the cloak must survive re-alignment; the jitter
+    also breaks the symmetry at the start, where the distance of the clean face to itself has zero gradient."""
     eye_distance = float(np.linalg.norm(points[1] - points[0]))
     noise = torch.randn(points.shape, generator=generator, dtype=torch.float64).numpy()
     return points + relative * eye_distance * noise
@@ -187,6 +205,7 @@ def cloak_faces(
     start = time.perf_counter()
     faces = detect_or_raise(image)
     recognizers = list(recognizers)
+    load_for_gradients(recognizers)
     anchors = build_anchors(image, faces, recognizers, references, target)
     full = to_tensor(image)
     x0, y0, x1, y1 = face_crop(image.size, [f.box for f in faces])
@@ -205,7 +224,7 @@ def cloak_faces(
         if robust:
             batch = random_degradation(batch, generator)
         total, nearest = 0.0, []
-        points = [jitter_landmarks(p, generator) for p in landmarks] if robust else landmarks
+        points = [jitter_landmarks(p, generator) for p in landmarks]
         for recognizer in recognizers:
             chips = face_api.align_batch(batch[0], points, recognizer, boxes)
             embeddings = face_api.embed_chips(chips, recognizer)

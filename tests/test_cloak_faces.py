@@ -1,0 +1,101 @@
+"""Face mode with the real MTCNN and dlib ResNet-29 on real photos, judged on the written file."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.cli import main
+from core.cloak.attacks import Attack
+from core.cloak.face_cloak import NoFaceError, cloak_faces, detect_or_raise, face_crop, face_mask
+from core.cloak.report import measure
+from core.faces import align_batch, image_to_tensor
+from core.images import open_image, to_array
+
+FAST = {"method": "pgd", "eps": 10.0, "steps": 10, "step_size": 2.0, "random_start": False}
+
+
+@pytest.fixture(scope="module")
+def powell(data_dir):
+    folder = data_dir / "faces" / "Colin_Powell"
+    return folder / "Colin_Powell_0001.jpg", folder / "Colin_Powell_0002.jpg"
+
+
+def test_cli_dodging_pushes_the_saved_file_past_the_threshold(powell, tmp_path, capsys, data_dir) -> None:
+    photo, reference = powell
+    no_face = tmp_path / "wall.png"
+    Image.new("RGB", (200, 200), (180, 170, 160)).save(no_face)
+    before_bytes = photo.read_bytes()
+    args = ["cloak", str(photo), str(no_face), "--out", str(tmp_path / "out"), "--reference", str(reference)]
+    args += ["--eps", "10", "--steps", "10", "--method", "pgd", "--step-size", "2", "--json"]
+    exit_code = main(args)
+    reports = json.loads(capsys.readouterr().out)
+    assert exit_code == 1  # one input had no face
+    cloaked, empty = reports
+    assert empty["faces_found"] == 0 and "no face found" in empty["error"]
+    assert not (tmp_path / "out" / "wall_cloaked.png").exists()
+    assert photo.read_bytes() == before_bytes
+    (row,) = cloaked["faces"]
+    assert row["recognizer"] == "dlib_resnet29" and row["threshold"] == 0.6 and row["references"] == 1
+    assert row["distance_before"] < 0.6 < row["distance_after"] and row["protected"] and row["redetected"]
+    assert row["linf"] <= 10 and row["ssim"] > 0.8 and row["dssim"] == pytest.approx((1 - row["ssim"]) / 2, abs=1e-4)
+    for key in ("protected_after_jpeg75", "distance_after_jpeg90", "distance_after_resize50", "psnr", "seconds"):
+        assert key in row or key in cloaked
+    written = open_image(cloaked["output"])
+    original = open_image(photo)
+    assert written.size == original.size
+    change = np.abs(to_array(written).astype(int) - to_array(original).astype(int))
+    assert change[:20].max() == 0 and change[:, :20].max() == 0  # far from the face nothing moves
+
+
+def test_impersonation_makes_the_recognizer_match_the_target(powell, data_dir) -> None:
+    photo, _ = powell
+    target = open_image(data_dir / "faces" / "Tony_Blair" / "Tony_Blair_0001.jpg")
+    cloak = cloak_faces(open_image(photo), Attack(**{**FAST, "eps": 12.0, "steps": 15}), target=target, robust=False)
+    (row,) = measure(cloak)["faces"]
+    assert cloak.mode == "impersonate"
+    assert row["target_distance_before"] > 0.6 > row["target_distance_after"] and row["impersonated"]
+    assert row["distance_after"] > 0.6 and row["protected"]
+
+
+def test_the_crop_holds_every_chip_so_aligning_from_it_changes_nothing(data_dir) -> None:
+    image = open_image(data_dir / "faces_multi" / "face_recognition_two_people.jpg")
+    faces = detect_or_raise(image)
+    assert len(faces) == 2
+    full = image_to_tensor(image)
+    x0, y0, x1, y1 = face_crop(image.size, [f.box for f in faces])
+    assert x0 % 16 == 0 and y0 % 16 == 0
+    shifted = [f.landmarks - np.array([x0, y0]) for f in faces]
+    from_crop = align_batch(full[:, y0:y1, x0:x1], shifted, "dlib_resnet29")
+    from_full = align_batch(full, [f.landmarks for f in faces], "dlib_resnet29")
+    assert (from_crop - from_full).abs().max() < 0.05  # float32 rounding of the sampling grid only
+    mask = face_mask((image.height, image.width), [f.box for f in faces])
+    for face in faces:
+        cx, cy = ((face.box[:2] + face.box[2:]) / 2).astype(int)
+        assert mask[cy, cx] == 1.0
+    assert mask[0, 0] == 0.0
+
+
+def test_no_face_and_tiny_images_are_refused_with_a_reason(data_dir) -> None:
+    with pytest.raises(NoFaceError, match="no face found"):
+        cloak_faces(Image.new("RGB", (300, 200), (90, 120, 200)), Attack(**FAST))
+    with pytest.raises(NoFaceError, match="too small"):
+        cloak_faces(Image.new("RGB", (20, 20)), Attack(**FAST))
+
+
+@pytest.mark.parametrize("kind", ["grayscale", "huge"])
+def test_grayscale_and_huge_photos_are_cloaked_at_their_own_size(powell, kind) -> None:
+    photo, _ = powell
+    source = Image.open(photo)
+    source = source.convert("L") if kind == "grayscale" else source.resize((3000, 3000), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    source.save(buffer, format="PNG")
+    image = open_image(buffer.getvalue(), name=f"{kind}.png")
+    cloak = cloak_faces(image, Attack(method="fgsm", eps=8), robust=False)
+    written = open_image(cloak.png, max_side=None)
+    assert written.size == image.size and written.mode == "RGB"
+    assert 0 < np.abs(to_array(written).astype(int) - to_array(image).astype(int)).max() <= 8
