@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--eps", type=float, default=8.0, help="L-inf budget in grey levels (1/255), 1-16")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--step-size", type=float, default=None, help="grey levels per step (default 2.5*eps/steps)")
+    parser.add_argument("--random-start", action="store_true", help="PGD's uniform start in the eps-ball (lowers SSIM)")
     parser.add_argument("--target", type=Path, help="impersonate the person in this photo instead of dodging")
     parser.add_argument("--reference", type=Path, action="append", default=[], help="a clean photo of the same person")
     parser.add_argument(
@@ -38,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--eps must be between 1 and 16 grey levels, got {args.eps}")
     if not 1 <= args.steps <= 200:
         raise CliError(f"--steps must be between 1 and 200, got {args.steps}")
-    attack = Attack(method=args.method, eps=args.eps, steps=args.steps, step_size=args.step_size)
+    attack = Attack(
+        method=args.method, eps=args.eps, steps=args.steps, step_size=args.step_size, random_start=args.random_start
+    )
     recognizers = available_recognizers() if args.ensemble else [DEFAULT_RECOGNIZER]
     references = [open_image(path) for path in args.reference]
     target = open_image(args.target) if args.target else None
