@@ -26,6 +26,10 @@ MAX_ZIP_MEMBER_BYTES = 25 * 2**20
 MAX_ZIP_TOTAL_BYTES = 300 * 2**20
 THUMBNAIL_SIZE = 80
 PREVIEW_SIDE = 640
+# The page's default set: five people of the LFW part of ../shared/data/faces, three one-face photos each (small
+# 250x250 photos, so it runs in seconds on two cores); their fourth photos and faces_multi/ are gallery queries.
+DEMO_PEOPLE = ("Colin_Powell", "George_W_Bush", "Hugo_Chavez", "Tony_Blair", "Vladimir_Putin")
+DEMO_PHOTOS_EACH = 3
 
 
 @dataclass
@@ -85,6 +89,24 @@ def photos_from_folder(folder: Path) -> list[Photo]:
         relative = PurePosixPath(path.relative_to(folder).as_posix())
         photos.append(Photo(relative.as_posix(), _identity_of(relative), path.read_bytes()))
     return photos
+
+
+def demo_photos(root: Path) -> list[Photo]:
+    """The demo set: DEMO_PHOTOS_EACH photos of each DEMO_PEOPLE folder under ``root`` (the data root's faces/)."""
+    photos = []
+    for person in DEMO_PEOPLE:
+        for path in sorted((root / person).glob("*.jpg"))[:DEMO_PHOTOS_EACH]:
+            photos.append(Photo(f"{person}/{path.name}", person, path.read_bytes()))
+    return photos
+
+
+def demo_queries(data: Path) -> list[Path]:
+    """Photos to try the gallery with: each demo person's next photo, and the two-person photos of faces_multi/."""
+    people = [
+        sorted((data / "faces" / person).glob("*.jpg"))[DEMO_PHOTOS_EACH : DEMO_PHOTOS_EACH + 1]
+        for person in DEMO_PEOPLE
+    ]
+    return [path for found in people for path in found] + sorted((data / "faces_multi").glob("*.jpg"))
 
 
 def photos_from_paths(paths: Iterable[Path]) -> list[Photo]:

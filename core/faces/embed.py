@@ -55,6 +55,7 @@ def embed_faces(
 
 def _compute_embeddings(image: Image.Image, faces: list[Face], recognizer: str) -> np.ndarray:
     tensor = image_to_tensor(image)
+    load_model(recognizer)  # build outside inference_mode: its weights must stay usable for gradients later
     parts = []
     with torch.inference_mode():
         for start in range(0, len(faces), EMBED_BATCH):

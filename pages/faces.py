@@ -1,0 +1,252 @@
+"""Faces: detect, align and embed every face in a set of photos; a clustered distance matrix with a threshold that
+groups faces into people, threshold calibration from labelled data, and open-set gallery identification."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import ui
+from core.cache import content_hash
+from core.config import data_root
+from core.faces import RECOGNIZERS, threshold
+from core.faces.calibrate import Calibration, calibrate
+from core.faces.collection import (
+    Photo,
+    PhotoResult,
+    analyze_photo,
+    demo_photos,
+    demo_queries,
+    face_rows,
+    labelled_faces,
+    photos_from_folder,
+    photos_from_zip,
+)
+from core.faces.gallery import UNKNOWN, enroll, identify
+from core.faces.metrics import METRICS, cluster_order, distance_matrix, group_identities
+from core.faces.view import heatmap_figure, histogram_figure, roc_figure, sweep_figure
+from core.images import ImageError
+from core.models import availability, get_spec
+
+SOURCES = ("Demo: five people, three photos each", "Folder under the data root", "Upload photos or a zip")
+MAX_HEATMAP_FACES = 150
+
+
+@st.cache_resource(show_spinner=False, max_entries=2048)
+def analyzed(photo_hash: str, name: str, identity: str | None, recognizer: str, _photo: Photo) -> PhotoResult:
+    """One photo's faces, cached per (content hash, name, label, recognizer) for the server's lifetime."""
+    return analyze_photo(_photo, recognizer)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def calibrated(embeddings: np.ndarray, labels: tuple[str, ...], metric: str, default: float) -> Calibration:
+    return calibrate(embeddings, list(labels), metric, default)
+
+
+def analyze_all(photos: list[Photo], recognizer: str) -> list[PhotoResult]:
+    """Every photo through the (cached) pipeline, with a progress bar for the uncached ones."""
+    bar = st.progress(0.0, text="Detecting and embedding faces…")
+    results = []
+    for done, photo in enumerate(photos, start=1):
+        results.append(analyzed(content_hash(photo.data), photo.name, photo.identity, recognizer, photo))
+        bar.progress(done / len(photos), text=f"{done}/{len(photos)}: {photo.name}")
+    bar.empty()
+    return results
+
+
+def choose_recognizer() -> str:
+    """The selector lists every recognizer; those without weights are shown disabled with the reason."""
+    usable = [name for name in RECOGNIZERS if availability(name)[0]]
+    recognizer = st.selectbox("Recognizer", usable, format_func=lambda n: get_spec(n).title, key="recognizer")
+    for name in RECOGNIZERS:
+        available, reason = availability(name)
+        if not available:
+            st.checkbox(get_spec(name).title, value=False, disabled=True, key=f"off_{name}", help=reason)
+            st.caption(f"Unavailable: {reason}")
+    return recognizer
+
+
+def input_photos(source: str) -> list[Photo]:
+    if source == SOURCES[0]:
+        return demo_photos(data_root() / "faces")
+    if source == SOURCES[1]:
+        folder = ui.data_folder(st.session_state.get("folder", "faces"))
+        return photos_from_folder(folder) if folder is not None and folder.is_dir() else []
+    photos = []
+    for upload in st.session_state.get("uploads") or []:
+        if upload.name.lower().endswith(".zip"):
+            try:
+                photos += photos_from_zip(upload.getvalue())
+            except ImageError as err:
+                st.error(f"{upload.name}: {err}")
+        else:
+            photos.append(Photo(upload.name, None, upload.getvalue()))
+    return photos
+
+
+def threshold_key(recognizer: str, metric: str) -> str:
+    return f"threshold_{recognizer}_{metric}"
+
+
+st.title("Faces")
+st.caption(
+    "MTCNN finds each face and its 5 landmarks; a similarity transform (differentiable, on the full-resolution "
+    "image) aligns it to the recognizer's template; dlib ResNet-29 turns it into 128 numbers. Faces closer than "
+    "the threshold are called the same person."
+)
+
+with st.sidebar:
+    st.header("Model")
+    with st.container():
+        recognizer = choose_recognizer()
+    metric = st.radio(
+        "Distance",
+        METRICS,
+        horizontal=True,
+        key="metric",
+        help="l2: the recognizer's own convention (dlib: 0.6). cosine: 1 - cos",
+    )
+    st.header("Photos")
+    source = st.radio("Source", SOURCES, key="source")
+    if source == SOURCES[1]:
+        st.text_input(
+            "Folder (relative to the data root; <identity>/ sub-folders become labels)", "faces", key="folder"
+        )
+    if source == SOURCES[2]:
+        st.file_uploader("Photos, or a zip (its sub-folders become labels)", accept_multiple_files=True, key="uploads")
+
+if ui.model_or_error("mtcnn") is None or ui.model_or_error(recognizer) is None:
+    st.stop()
+photos = input_photos(source)
+if not photos:
+    st.info("No photos yet: choose the demo, a folder under the data root, or upload photos or a zip.")
+    st.stop()
+
+results = analyze_all(photos, recognizer)
+rows = face_rows(results)
+default_threshold = threshold(recognizer, metric)
+key = threshold_key(recognizer, metric)
+st.session_state.setdefault(key, round(default_threshold, 3))
+
+st.subheader("Detections")
+st.caption(
+    f"{len(rows)} faces in {len(photos)} photos. Boxes and the 5 landmarks (eyes, nose, mouth corners) as MTCNN found them."
+)
+for result in results:
+    if result.error:
+        st.error(result.error)
+    elif not result.faces:
+        st.warning(f"{result.name}: no face found (MTCNN probability >= 0.9)")
+with st.expander("Photos with boxes and landmarks", expanded=False):
+    shown = [r for r in results if r.preview is not None]
+    for start in range(0, len(shown), 5):
+        for column, result in zip(st.columns(5), shown[start : start + 5], strict=False):
+            column.image(result.preview, caption=f"{result.name}: {len(result.faces)} face(s)")
+if not rows:
+    st.stop()
+
+st.subheader("Who looks like whom")
+cutoff = st.slider(
+    f"Threshold ({metric}): closer than this = same person",
+    0.0,
+    1.5 if metric == "l2" else 1.0,
+    step=0.005,
+    key=key,
+    help=f"Default: {get_spec(recognizer).title}'s published threshold {default_threshold:.3f}. Calibrate it below.",
+)
+embeddings = np.stack([r.embedding for r in rows])
+distances = distance_matrix(embeddings, metric)
+labels = [r.label for r in rows]
+order = cluster_order(distances)[:MAX_HEATMAP_FACES]
+if len(rows) > MAX_HEATMAP_FACES:
+    st.caption(
+        f"The heatmap shows the first {MAX_HEATMAP_FACES} faces in cluster order; downloads hold all {len(rows)}."
+    )
+st.plotly_chart(
+    heatmap_figure(
+        distances[np.ix_(order, order)], [labels[i] for i in order], [rows[i].thumbnail for i in order], cutoff, metric
+    ),
+    key="heatmap",
+)
+
+groups = group_identities(distances, cutoff)
+st.markdown(f"**{groups.max() + 1} people** at threshold {cutoff:.3f} (average-linkage clusters):")
+for group in range(groups.max() + 1):
+    members = np.flatnonzero(groups == group)
+    st.image([rows[i].thumbnail for i in members], caption=[labels[i] for i in members], width=72)
+
+frame = pd.DataFrame(distances, index=labels, columns=labels)
+left, right = st.columns(2)
+left.download_button("Distance matrix (CSV)", frame.to_csv().encode(), "face_distances.csv", "text/csv", key="csv")
+buffer = io.BytesIO()
+np.save(buffer, embeddings, allow_pickle=False)
+right.download_button("Embeddings (.npy, rows as in the CSV)", buffer.getvalue(), "face_embeddings.npy", key="npy")
+
+st.subheader("Calibration: which threshold?")
+labelled, missing = labelled_faces(results)
+identities = [r.identity for r in labelled]
+if len(set(identities)) < 2 or len(identities) == len(set(identities)):
+    st.info(
+        "Calibration needs labelled photos (folders per identity, or a zip with sub-folders) of at least two people, one of them twice."
+    )
+else:
+    calibration = calibrated(np.stack([r.embedding for r in labelled]), tuple(identities), metric, default_threshold)
+    counts = calibration.pair_counts
+    st.caption(
+        f"{len(labelled)} labelled faces (each photo's largest face), {counts['same']} same-person pairs and as many "
+        f"different-person pairs drawn with a fixed seed."
+        + (f" No face found in: {', '.join(missing)}." if missing else "")
+    )
+    cells = st.columns(6)
+    cells[0].metric("ROC AUC", f"{calibration.auc:.4f}")
+    cells[1].metric("Best threshold", f"{calibration.best_threshold:.3f}")
+    cells[2].metric("Accuracy there", f"{calibration.best_accuracy:.3f}")
+    cells[3].metric(f"Accuracy at {default_threshold:.3f}", f"{calibration.accuracy_at_default_threshold:.3f}")
+    cells[4].metric("TAR @ FAR 1e-2", f"{calibration.tar_at_far[1e-2]:.3f}")
+    cells[5].metric("TAR @ FAR 1e-3", f"{calibration.tar_at_far[1e-3]:.3f}")
+    if counts["different"] < 1000:
+        st.caption(
+            f"With {counts['different']} different-person pairs, FAR 1e-3 means no false accept at all; use more photos for finer FARs."
+        )
+    st.button(
+        f"Use the best threshold ({calibration.best_threshold:.3f})",
+        key="use_best",
+        on_click=lambda: st.session_state.update({key: round(calibration.best_threshold, 3)}),
+    )
+    charts = st.columns(3)
+    charts[0].plotly_chart(histogram_figure(calibration), key="histogram")
+    charts[1].plotly_chart(roc_figure(calibration), key="roc")
+    charts[2].plotly_chart(sweep_figure(calibration, cutoff), key="sweep")
+
+st.subheader("Gallery: who is this?")
+if not labelled:
+    st.info("Enrolment uses the labelled photos above (folders per identity).")
+    st.stop()
+gallery = enroll(np.stack([r.embedding for r in labelled]), identities)
+st.caption(
+    f'Enrolled: {", ".join(gallery.names)} ({len(labelled)} faces). A query face gets the nearest identity, or "{UNKNOWN}" at or above the threshold.'
+)
+queries = {path.relative_to(data_root()).as_posix(): path for path in demo_queries(data_root())}
+query_upload = st.file_uploader("Query photo", type=["jpg", "jpeg", "png", "webp", "bmp"], key="query_upload")
+query_name = st.selectbox("…or a photo from the data folder", list(queries), key="query_pick")
+query = (
+    Photo(query_upload.name, None, query_upload.getvalue())
+    if query_upload
+    else Photo(query_name, None, queries[query_name].read_bytes())
+)
+answer = analyze_all([query], recognizer)[0]
+if answer.error:
+    st.error(answer.error)
+elif not answer.faces:
+    st.warning(f"{answer.name}: no face found")
+else:
+    left, right = st.columns([1, 2])
+    left.image(answer.preview, caption=answer.name)
+    for row in answer.faces:
+        match = identify(gallery, row.embedding, cutoff, metric)
+        verdict = match.identity if match.identity != UNKNOWN else f"{UNKNOWN} (nearest: {match.nearest})"
+        right.image(row.thumbnail, width=72)
+        right.markdown(f"face {row.index}: **{verdict}**, distance {match.distance:.3f} (threshold {cutoff:.3f})")
