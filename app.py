@@ -7,6 +7,7 @@ st.set_page_config(page_title="Hide & Seek", page_icon="🫥", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/waldo.py", title="Find Waldo", icon="🔴"),
+    st.Page("pages/faces.py", title="Faces", icon="🙂"),
     st.Page("pages/grid.py", title="Image grid", icon="🧩"),
     st.Page("pages/attributions.py", title="Attributions", icon="🔍"),
     st.Page("pages/cloak.py", title="Cloak", icon="🫥"),
