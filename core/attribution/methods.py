@@ -55,6 +55,7 @@ class Settings:
     occlusion_window: int = 32
     occlusion_stride: int = 16
     occlusion_batch_size: int = 32  # perturbations per forward pass
+    occlusion_fill: float = 0.0  # in the model's input space: 0 is the mean colour of a normalised classifier input
 
 
 class ReLU6Hookable(nn.ReLU):
@@ -143,13 +144,15 @@ def _deconvolution(model: nn.Module, inputs: torch.Tensor, target: int | None, s
     return _channel_abs_max(Deconvolution(model).attribute(inputs, target=target))
 
 
-def _occlusion(model: nn.Module, inputs: torch.Tensor, target: int | None, s: Settings) -> torch.Tensor:
-    """Drop in the target's *probability* when a window is filled with the baseline (Zeiler & Fergus)."""
+def _occlusion(model: nn.Module | ForwardFunc, inputs: torch.Tensor, target: int | None, s: Settings) -> torch.Tensor:
+    """Drop in the score when a window is filled with ``occlusion_fill`` (Zeiler & Fergus). A network's logits
+    become class probabilities first; a plain scoring function is used as it is."""
 
     def probabilities(batch: torch.Tensor) -> torch.Tensor:
         return torch.softmax(model(batch), dim=1)
 
-    return occlusion_map(probabilities, inputs, target, s, baseline=0.0)
+    score = probabilities if isinstance(model, nn.Module) else model
+    return occlusion_map(score, inputs, target, s, baseline=s.occlusion_fill)
 
 
 def _gradcam(model: nn.Module, inputs: torch.Tensor, target: int | None, s: Settings) -> torch.Tensor:
