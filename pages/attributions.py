@@ -10,17 +10,20 @@ import torch
 import ui
 from core.attribution import METHODS, Attribution, Settings, attribute
 from core.attribution.classifier import categories, classifier_view, query_only_scorer, top_predictions
-from core.attribution.demos import SKIMAGE_PHOTOS, imagenet_samples, open_sample, skimage_photo
+from core.attribution.demos import SKIMAGE_PHOTOS, face_photos, imagenet_samples, open_sample, skimage_photo
+from core.attribution.face_pair import FACE_METHODS, FacePair, explain_face_pair
 from core.attribution.faithfulness import Faithfulness, random_baseline, rank_by_deletion, score_map
 from core.attribution.methods import blackbox_occlusion
 from core.attribution.render import COLORMAPS, faithfulness_figure, overlay
 from core.attribution.sanity import FLAG_CORRELATION, SanityResult, sanity_check
 from core.cache import content_hash
-from core.images import ImageError
+from core.faces import Face, available_recognizers, detect_faces
+from core.images import ImageError, open_image
 
 MODEL = "mobilenet_v2"
 DEFAULT_METHODS = ["saliency", "ig", "gradcam"]
 GRID_COLUMNS = 4
+DEFAULT_FACES = ("Colin_Powell/Colin_Powell_0001.jpg", "Colin_Powell/Colin_Powell_0002.jpg")
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -61,7 +64,105 @@ def cached_samples(folder: str) -> list:
     return imagenet_samples(folder)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_faces(image_key: str, _image) -> list[Face]:
+    return detect_faces(_image)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_face_pair(
+    key_a: str, _image_a, face_a: int, key_b: str, _image_b, face_b: int, recognizer: str, methods: tuple[str, ...]
+) -> FacePair:
+    faces_a, faces_b = cached_faces(key_a, _image_a), cached_faces(key_b, _image_b)
+    return explain_face_pair(_image_a, faces_a[face_a], _image_b, faces_b[face_b], recognizer, methods)
+
+
+def pick_face(side: str, default: str, column) -> tuple[str, object, int] | None:
+    """One side of the pair: a demo photo or an upload, and which detected face in it; None after an error."""
+    with column:
+        st.markdown(f"**Face {side}**")
+        image = None
+        if st.radio("Source", ["Demo face", "Upload"], horizontal=True, key=f"face_source_{side}") == "Demo face":
+            folder = ui.data_folder("faces")
+            if folder is None:
+                return None
+            try:
+                photos = face_photos(folder)
+                names = [p.relative_to(folder).as_posix() for p in photos]
+                choice = st.selectbox(
+                    "Photo", names, index=names.index(default) if default in names else 0, key=f"face_photo_{side}"
+                )
+                image = open_image(photos[names.index(choice)])
+            except (OSError, ImageError, KeyError, ValueError) as err:
+                st.error(f"Cannot read the demo faces: {err}")
+                return None
+        else:
+            uploaded = st.file_uploader("A photo with a face", key=f"face_upload_{side}")
+            image = ui.open_upload(uploaded) if uploaded is not None else None
+            if image is None:
+                st.info("Upload a photo for this side.")
+                return None
+        key = content_hash(image.tobytes() + str(image.size).encode())
+        with st.spinner("Finding faces…"):
+            faces = cached_faces(key, image)
+        if not faces:
+            st.error(f"No face found in photo {side}: try another photo (MTCNN needs a face of about 20 px or more).")
+            return None
+        index = 0
+        if len(faces) > 1:
+            index = st.selectbox(f"{len(faces)} faces: which one", range(len(faces)), key=f"face_index_{side}")
+        return key, image, index
+
+
+def face_pair_mode() -> None:
+    st.caption(
+        "Which pixels of face A make the recognizer find it close to face B? The score is minus the L2 distance "
+        "between their embeddings; it is attributed to a crop around face A through the differentiable alignment."
+    )
+    recognizers = available_recognizers()
+    if not recognizers:
+        st.error("No face recognizer is available (see the Home page's model table for why).")
+        return
+    recognizer = st.selectbox("Recognizer", recognizers, key="recognizer")
+    if ui.model_or_error(recognizer) is None or ui.model_or_error("mtcnn") is None:
+        return
+    methods = st.multiselect(
+        "Methods",
+        list(FACE_METHODS),
+        default=list(FACE_METHODS),
+        format_func=lambda m: METHODS[m].title,
+        key="face_methods",
+    )
+    left, right = st.columns(2)
+    picked_a, picked_b = pick_face("A", DEFAULT_FACES[0], left), pick_face("B", DEFAULT_FACES[1], right)
+    if picked_a is None or picked_b is None or not methods:
+        if not methods:
+            st.info("Choose at least one method.")
+        return
+    with st.spinner("Attributing the similarity to face A's pixels…"):
+        pair = cached_face_pair(*picked_a, *picked_b, recognizer, tuple(methods))
+    verdict = "same person" if pair.same_person else "different people"
+    st.metric(
+        "Distance A–B (L2)",
+        f"{pair.distance:.3f}",
+        help=f"{recognizer} threshold {pair.threshold}: below it, the same person",
+    )
+    st.write(f"The recognizer says: **{verdict}** (threshold {pair.threshold}).")
+    columns = st.columns(len(pair.attributions) + 2)
+    columns[0].image(pair.a.pixels, caption="Face A", width="stretch")
+    for column, result in zip(columns[1:-1], pair.attributions, strict=True):
+        column.image(
+            overlay(pair.a.pixels, result.map),
+            caption=f"{METHODS[result.method].title} · {result.seconds:.2f} s",
+            width="stretch",
+        )
+    columns[-1].image(pair.b.pixels, caption="Face B", width="stretch")
+
+
 st.title("Attributions")
+if st.radio("Explain", ["ImageNet classifier", "Face pair"], horizontal=True, key="mode") == "Face pair":
+    face_pair_mode()
+    st.stop()
 st.caption(
     "What in this picture made the ImageNet classifier (MobileNetV2) say what it said? Every map is computed by "
     "Captum on the 224×224 crop the model sees, and scored by how fast the class probability falls when the "

@@ -30,3 +30,18 @@ def test_page_switches_methods_and_target() -> None:
     assert not at.exception
     assert "espresso" in at.subheader[0].value
     assert len(at.dataframe[1].value) == 2
+
+
+def test_page_face_pair_mode_explains_a_pair_and_its_distance() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=600)
+    at.session_state["mode"] = "Face pair"
+    at.session_state["face_methods"] = ["saliency"]
+    at.run()
+    assert not at.exception
+    assert float(at.metric[0].value) < 0.6  # two photos of Colin Powell
+    assert "same person" in at.markdown[-1].value
+
+    at.selectbox(key="face_photo_B").set_value("Tony_Blair/Tony_Blair_0001.jpg").run()
+    assert not at.exception
+    assert float(at.metric[0].value) > 0.6
+    assert "different people" in at.markdown[-1].value

@@ -38,3 +38,10 @@ def imagenet_samples(folder: str | Path = "imagenet_samples") -> list[Sample]:
 
 def open_sample(sample: Sample) -> Image.Image:
     return open_image(sample.path)
+
+
+def face_photos(folder: str | Path = "faces") -> list[Path]:
+    """The demo face photos listed in ``faces/manifest.csv`` (identity/file), in manifest order."""
+    root = resolve_data_path(folder)
+    with open(root / "manifest.csv", newline="") as fh:
+        return [root / row["file"] for row in csv.DictReader(fh)]
