@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from core.grid import layout_table, mosaic, png_bytes
+from core.grid import layout_table, mosaic
 from core.grid.assign import EXACT_MAX_CELLS, GridAssignment, assign, grid_shape
 from core.grid.collections import Collection, from_folder, from_uploads, load_dataset
 from core.grid.embed import embed, thumbnail
@@ -160,7 +160,7 @@ for column, (name, value) in zip(st.columns(len(quality)), quality.items(), stri
 
 raw_map = st.toggle("Show the raw 2-D map instead of the grid", key="raw_map")
 colour_by_label = st.toggle("Colour by label", key="colour_by_label", disabled=len(set(collection.labels)) < 2)
-image = cached_mosaic(collection.fingerprint, assignment.cells, shape, cell_size, collection)
+image, image_png = cached_mosaic(collection.fingerprint, assignment.cells, shape, cell_size, collection)
 if raw_map:
     figure = scatter_figure(points, collection.names, collection.labels, colour_by_label)
 else:
@@ -179,7 +179,7 @@ cell = st.number_input(
 )
 
 left, right = st.columns(2)
-left.download_button("Mosaic (PNG)", png_bytes(image), f"{collection.title}_grid.png", "image/png")
+left.download_button("Mosaic (PNG)", image_png, f"{collection.title}_grid.png", "image/png", on_click="ignore")
 right.download_button(
     "Layout (CSV)",
     layout_table(collection, points, assignment).to_csv(index=False),
