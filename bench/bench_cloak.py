@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.cloak.attacks import Attack  # noqa: E402
 from core.cloak.face_cloak import DEFAULT_RECOGNIZER, Anchors, FaceCloak, cloak_faces, embed_photo_faces  # noqa: E402
-from core.cloak.imageio import png_bytes, to_image, to_tensor  # noqa: E402
+from core.cloak.imageio import png_bytes, to_image  # noqa: E402
 from core.cloak.report import measure  # noqa: E402
 from core.config import data_root  # noqa: E402
-from core.faces import detect_faces  # noqa: E402
+from core.faces import detect_faces, image_to_tensor  # noqa: E402
 from core.images import open_image  # noqa: E402
 
 
@@ -64,7 +64,7 @@ def with_gallery(cloak: FaceCloak, gallery: list[np.ndarray]) -> FaceCloak:
 def random_noise_twin(cloak: FaceCloak, eps: float, seed: int) -> FaceCloak:
     """The baseline: +-eps random sign noise under the cloak's own mask."""
     generator = torch.Generator().manual_seed(seed)
-    original = to_tensor(cloak.original)
+    original = image_to_tensor(cloak.original)
     signs = torch.randint(0, 2, original.shape, generator=generator).float() * 2 - 1
     noisy = to_image(original + eps * signs * torch.from_numpy(cloak.mask))
     return dataclasses.replace(cloak, image=noisy, png=png_bytes(noisy))

@@ -31,7 +31,7 @@ def test_untargeted_fgsm_changes_the_top_class_of_the_saved_file(panda, mobilene
 
 
 def test_targeted_pgd_makes_the_panda_a_gibbon(panda, mobilenet) -> None:
-    result = cloak_classifier(panda, mobilenet, Attack(method="pgd", eps=4, steps=12), target=class_index("gibbon"))
+    result = cloak_classifier(panda, mobilenet, Attack(method="pgd", eps=4, steps=8), target=class_index("gibbon"))
     assert result.success and result.after[0].label == "gibbon"
     assert result.before[0].probability > 0.9
 

@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from core.cloak.attacks import Attack, ProgressFn
-from core.cloak.imageio import png_bytes, reopen_png, to_image, to_tensor
+from core.cloak.imageio import png_bytes, reopen_png, to_image
 from core.cloak.quality import region_quality
+from core.faces import image_to_tensor
 from core.images import to_array
 from core.models.builders import imagenet_categories, imagenet_transforms
 
@@ -50,7 +51,7 @@ def _logits(model: torch.nn.Module, pixels: torch.Tensor) -> torch.Tensor:
 def top_k(model: torch.nn.Module, image: Image.Image, k: int = 5) -> list[Prediction]:
     """The ``k`` most probable ImageNet classes for ``image``."""
     with torch.inference_mode():
-        probabilities = F.softmax(_logits(model, to_tensor(image)[None]), dim=1)[0]
+        probabilities = F.softmax(_logits(model, image_to_tensor(image)[None]), dim=1)[0]
     values, indices = probabilities.topk(k)
     names = imagenet_categories()
     return [Prediction(int(i), names[int(i)], float(p)) for p, i in zip(values, indices, strict=True)]
@@ -87,7 +88,7 @@ def cloak_classifier(
     def loss_fn(adversarial: torch.Tensor) -> torch.Tensor:
         return sign * F.cross_entropy(_logits(model, adversarial[None]), label)
 
-    adversarial = attack.perturb(to_tensor(image), loss_fn, callback=callback)
+    adversarial = attack.perturb(image_to_tensor(image), loss_fn, callback=callback)
     png = png_bytes(to_image(adversarial))
     written = reopen_png(png)
     after = top_k(model, written)

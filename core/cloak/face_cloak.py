@@ -29,7 +29,7 @@ from PIL import Image
 
 from core import faces as face_api
 from core.cloak.attacks import Attack
-from core.cloak.imageio import png_bytes, to_image, to_tensor
+from core.cloak.imageio import png_bytes, to_image
 from core.cloak.transforms import random_degradation
 from core.models import load_model
 
@@ -207,7 +207,7 @@ def cloak_faces(
     recognizers = list(recognizers)
     load_for_gradients(recognizers)
     anchors = build_anchors(image, faces, recognizers, references, target)
-    full = to_tensor(image)
+    full = face_api.image_to_tensor(image)
     x0, y0, x1, y1 = face_crop(image.size, [f.box for f in faces])
     crop = full[:, y0:y1, x0:x1]
     offset = np.array([x0, y0], dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Tensor <-> image conversions for cloaks, and the lossless PNG round trip every report is measured on."""
+"""Tensor -> image quantisation for cloaks, and the lossless PNG round trip every report is measured on."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ import torch
 from PIL import Image
 
 from core.images import open_image
-
-
-def to_tensor(image: Image.Image) -> torch.Tensor:
-    """(3,H,W) float32 on 0..255."""
-    return torch.from_numpy(np.array(image.convert("RGB"), dtype=np.float32)).permute(2, 0, 1).contiguous()
 
 
 def to_image(pixels: torch.Tensor) -> Image.Image:
