@@ -73,7 +73,8 @@ def input_photos(source: str) -> list[Photo]:
     if source == SOURCES[0]:
         return demo_photos(data_root() / "faces")
     if source == SOURCES[1]:
-        folder = ui.data_folder(st.session_state.get("folder", "faces"))
+        typed = st.session_state.get("folder", "").strip()
+        folder = ui.data_folder(typed) if typed else None
         return photos_from_folder(folder) if folder is not None and folder.is_dir() else []
     photos = []
     for upload in st.session_state.get("uploads") or []:
@@ -113,7 +114,9 @@ with st.sidebar:
     source = st.radio("Source", SOURCES, key="source")
     if source == SOURCES[1]:
         st.text_input(
-            "Folder (relative to the data root; <identity>/ sub-folders become labels)", "faces", key="folder"
+            "Folder (relative to the data root; <identity>/ sub-folders become labels)",
+            placeholder="faces",
+            key="folder",
         )
     if source == SOURCES[2]:
         st.file_uploader("Photos, or a zip (its sub-folders become labels)", accept_multiple_files=True, key="uploads")

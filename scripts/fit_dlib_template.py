@@ -115,11 +115,11 @@ def photo_paths(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*/*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
 
 
-def fit_template(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def fit_template(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     """MTCNN landmarks of every matched face in chip coordinates: (mean template (5,2), all points (N,5,2))."""
     pipeline = DlibPipeline()
     mapped = []
-    for path in photo_paths(folder):
+    for path in paths:
         image = open_image(path)
         for ours, theirs in match_faces(detect_faces(image), pipeline.faces(to_array(image))):
             affine = theirs.image_to_chip()
@@ -130,7 +130,7 @@ def fit_template(folder: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv: list[str]) -> int:
     folder = Path(argv[0]) if argv else data_root() / "faces"
-    template, points = fit_template(folder)
+    template, points = fit_template(photo_paths(folder))
     spread = np.sqrt(((points - template) ** 2).sum(axis=2)).mean(axis=0)
     print(f"{len(points)} faces matched in {folder}")
     print("DLIB_TEMPLATE = [")

@@ -28,7 +28,7 @@ from core.faces.gallery import UNKNOWN, enroll, identify
 from core.faces.metrics import TYPICAL_NORM, distance_matrix, face_distance, group_identities
 from core.images import ImageError, open_image, to_array
 from core.models import ModelUnavailable, load_model
-from scripts.fit_dlib_template import DlibPipeline, match_faces
+from scripts.fit_dlib_template import DlibPipeline, fit_template, match_faces
 
 RECOGNIZER = "dlib_resnet29"
 
@@ -270,3 +270,12 @@ def test_zip_member_size_cap(monkeypatch):
 def test_unreadable_photo_is_reported_not_raised():
     result = analyze_photo(Photo("broken.jpg", None, b"\xff\xd8 truncated"), RECOGNIZER)
     assert result.faces == [] and "broken.jpg" in result.error
+
+
+def test_refitting_the_template_on_a_subset_lands_near_the_hard_coded_one(data_dir):
+    people = ("Colin_Powell", "Hugo_Chavez", "Tony_Blair")
+    paths = [path for person in people for path in sorted((data_dir / "faces" / person).glob("*.jpg"))[:2]]
+    template, points = fit_template(paths)
+    assert len(points) == 6
+    error = np.linalg.norm(template - DLIB_TEMPLATE, axis=1)  # chip pixels, out of 150
+    assert error[:2].max() < 3.0 and error.max() < 7.0  # one face's points scatter 3 (eyes) to 7 px (mouth)

@@ -53,7 +53,7 @@ def test_gallery_names_a_demo_person_and_calls_a_stranger_unknown():
     assert len(verdicts) >= 2 and all("unknown" in v for v in verdicts)  # Obama, Biden (and a face behind)
 
 
-def test_bad_folder_and_bad_upload_show_errors():
+def test_folder_outside_the_data_root_is_refused():
     at = _run()
     at.radio(key="source").set_value("Folder under the data root").run()
     at.text_input(key="folder").set_value("/etc").run()
