@@ -12,7 +12,7 @@ import copy
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -188,8 +188,8 @@ def occlusion_map(
 class Method:
     name: str
     title: str
-    compute: Callable[[nn.Module, torch.Tensor, int | None, Settings], torch.Tensor]
-    needs_module: bool = field(default=False)  # rewrites module gradients or reads a layer: an nn.Module only
+    compute: Callable[[nn.Module | ForwardFunc, torch.Tensor, int | None, Settings], torch.Tensor]
+    needs_module: bool = False  # rewrites module gradients or reads a layer: an nn.Module only
 
 
 METHODS: dict[str, Method] = {
