@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import torch
 from PIL import Image
 
 from core.grid.assign import GridAssignment, assign, grid_shape
@@ -49,7 +50,7 @@ class GridResult:
 
 def build_grid(
     collection: Collection,
-    model,
+    model: torch.nn.Module | None,
     *,
     reducer: str = "tsne",
     shape: tuple[int, int] | None = None,
