@@ -179,7 +179,7 @@ groups = group_identities(distances, cutoff)
 st.markdown(f"**{groups.max() + 1} people** at threshold {cutoff:.3f} (average-linkage clusters):")
 for group in range(groups.max() + 1):
     members = np.flatnonzero(groups == group)
-    st.image([rows[i].thumbnail for i in members], caption=[labels[i] for i in members], width=72)
+    st.image([rows[i].thumbnail for i in members], caption=[labels[i].rsplit("/", 1)[-1] for i in members], width=80)
 
 frame = pd.DataFrame(distances, index=labels, columns=labels)
 left, right = st.columns(2)
@@ -219,10 +219,10 @@ else:
         key="use_best",
         on_click=lambda: st.session_state.update({key: round(calibration.best_threshold, 3)}),
     )
-    charts = st.columns(3)
+    charts = st.columns(2)
     charts[0].plotly_chart(histogram_figure(calibration), key="histogram")
     charts[1].plotly_chart(roc_figure(calibration), key="roc")
-    charts[2].plotly_chart(sweep_figure(calibration, cutoff), key="sweep")
+    st.plotly_chart(sweep_figure(calibration, cutoff), key="sweep")
 
 st.subheader("Gallery: who is this?")
 if not labelled:

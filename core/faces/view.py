@@ -126,8 +126,13 @@ def roc_figure(calibration: Calibration) -> go.Figure:
         go.Scatter(x=np.maximum(false_accepts, floor), y=true_accepts, mode="lines", name=f"AUC {calibration.auc:.4f}")
     )
     for far in calibration.tar_at_far:
-        figure.add_vline(x=far, line_dash="dot", annotation_text=f"FAR {far:g}: TAR {calibration.tar_at_far[far]:.3f}")
-    figure.update_xaxes(type="log", title="false accept rate")
+        figure.add_vline(
+            x=far,
+            line_dash="dot",
+            annotation_text=f"TAR {calibration.tar_at_far[far]:.3f}",
+            annotation_position="bottom right",
+        )
+    figure.update_xaxes(type="log", title="false accept rate", range=[np.log10(floor), 0])
     figure.update_yaxes(title="true accept rate", range=[0, 1.02])
     figure.update_layout(height=340, margin={"t": 30}, showlegend=True)
     return figure
