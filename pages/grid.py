@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from core.grid import layout_table, mosaic
+from core.grid import layout_table, mosaic, png_bytes
 from core.grid.assign import EXACT_MAX_CELLS, GridAssignment, assign, grid_shape
 from core.grid.collections import Collection, from_folder, from_uploads, load_dataset
 from core.grid.embed import embed, thumbnail
@@ -67,8 +67,10 @@ def cached_quality(
 @st.cache_data(show_spinner="Drawing the mosaic…", max_entries=8)
 def cached_mosaic(
     fingerprint: str, cells: np.ndarray, shape: tuple[int, int], cell_size: int, _collection: Collection
-) -> np.ndarray:
-    return mosaic(_collection, GridAssignment(cells, shape, 0.0, "", 0.0), cell_size)
+) -> tuple[np.ndarray, bytes]:
+    """The mosaic and its PNG bytes (the download), keyed by the collection's fingerprint and the layout."""
+    image = mosaic(_collection, GridAssignment(cells, shape, 0.0, "", 0.0), cell_size)
+    return image, png_bytes(image)
 
 
 st.title("Image grid")
