@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from core.attribution.classifier import categories, classifier_view, resolve_class, top_predictions
-from core.attribution.methods import METHODS
+from core.attribution.methods import METHODS, Attribution
 from core.attribution.panel import check_methods, run_panel
 from core.attribution.render import overlay
 from core.cli import CliError, print_json
@@ -68,11 +69,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_pngs(out: Path, source: Path, pixels, attributions) -> list[Path]:
+def _write_pngs(out: Path, source: Path, pixels: np.ndarray, attributions: list[Attribution]) -> list[Path]:
     """One overlay per method; refuses to write over the input image."""
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CliError(f"cannot create --out {out}: {err.strerror or err}") from err
     paths = []
     for attribution in attributions:
         path = out / f"{source.stem}_{attribution.method}.png"
