@@ -10,7 +10,7 @@
 
 The machine may be shared: process CPU seconds and the load average are printed with the wall times.
 
-    .venv/bin/python bench/bench_attribution.py [--repeats 3] [--images 100] [--steps 24] [--skip-auc]
+    .venv/bin/python bench/bench_attribution.py [--repeats 3] [--images 100] [--steps 24] [--skip-auc | --skip-timing]
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def compare_occlusion_batching(model: torch.nn.Module, inputs: torch.Tensor, tar
 
 def faithfulness_table(model: torch.nn.Module, count: int, steps: int) -> None:
     samples = imagenet_samples()
-    chosen = [samples[i] for i in np.linspace(0, len(samples) - 1, count).round().astype(int)]
+    spread = np.linspace(0, len(samples) - 1, count).round().astype(int)
+    chosen = [samples[i] for i in np.random.default_rng(0).permutation(spread)]  # any prefix is a spread sample
     deletion: dict[str, list[float]] = {name: [] for name in [*METHODS, "random"]}
     insertion: dict[str, list[float]] = {name: [] for name in deletion}
     start = time.perf_counter()
@@ -88,9 +89,8 @@ def faithfulness_table(model: torch.nn.Module, count: int, steps: int) -> None:
         for score in scores:
             deletion[score.name].append(score.deletion.auc)
             insertion[score.name].append(score.insertion.auc)
+        print(f"  {done}/{len(chosen)} images, {time.perf_counter() - start:.0f} s", flush=True)
         if done % 10 == 0 or done == len(chosen):
-            print(f"  {done}/{len(chosen)} images, {time.perf_counter() - start:.0f} s", flush=True)
-        if done % 25 == 0 or done == len(chosen):
             print_table(deletion, insertion, done, steps)
 
 
@@ -107,20 +107,10 @@ def print_table(deletion: dict[str, list[float]], insertion: dict[str, list[floa
         print(f"| {title} | {np.mean(deletion[name]):.3f} | {np.mean(insertion[name]):.3f} | {wins} |", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--images", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=24, help="deletion/insertion steps per curve")
-    parser.add_argument("--skip-auc", action="store_true", help="timings only")
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    model = load_model("mobilenet_v2").model
-    view = classifier_view(Image.fromarray(skimage.data.chelsea()))
-    target = top_predictions(model, view.inputs)[0].index
-    timings = time_methods(model, view.inputs, target, args.repeats)
+def report_timings(model: torch.nn.Module, inputs: torch.Tensor, target: int, repeats: int) -> None:
+    timings = time_methods(model, inputs, target, repeats)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
-    print(f"\nSeconds per method, chelsea 224x224, median of {args.repeats} (defaults: {Settings()})\n")
+    print(f"\nSeconds per method, chelsea 224x224, median of {repeats} (defaults: {Settings()})\n")
     print("| method | wall seconds | process CPU seconds |\n| --- | --- | --- |")
     for name, (wall, cpu) in timings.items():
         print(f"| {METHODS[name].title} | {wall:.2f} | {cpu:.2f} |")
@@ -128,7 +118,24 @@ def main() -> None:
     total_cpu = sum(cpu for _, cpu in timings.values())
     verdict = "PASS" if total < PANEL_TARGET_SECONDS else "FAIL"
     print(f"| **all eight** | **{total:.2f}** ({verdict}: target < {PANEL_TARGET_SECONDS:.0f} s) | {total_cpu:.2f} |")
-    compare_occlusion_batching(model, view.inputs, target)
+    compare_occlusion_batching(model, inputs, target)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=24, help="deletion/insertion steps per curve")
+    parser.add_argument("--skip-auc", action="store_true", help="timings only")
+    parser.add_argument("--skip-timing", action="store_true", help="faithfulness table only")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (the timing target is for 2 cores)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load_model("mobilenet_v2").model
+    view = classifier_view(Image.fromarray(skimage.data.chelsea()))
+    target = top_predictions(model, view.inputs)[0].index
+    if not args.skip_timing:
+        report_timings(model, view.inputs, target, args.repeats)
     if not args.skip_auc:
         faithfulness_table(model, args.images, args.steps)
 
