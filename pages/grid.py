@@ -12,7 +12,7 @@ import ui
 from core.grid import layout_table, mosaic, png_bytes
 from core.grid.assign import EXACT_MAX_CELLS, GridAssignment, assign, grid_shape
 from core.grid.collections import Collection, from_folder, from_uploads, load_dataset
-from core.grid.embed import embed, thumbnail
+from core.grid.embed import embed, preview, thumbnail
 from core.grid.quality import grid_knn_preservation, label_agreement, map_knn_preservation, neighbours_of
 from core.grid.reduce import reduce
 from core.grid.view import index_from_selection, mosaic_figure, scatter_figure
@@ -198,7 +198,7 @@ if cell is not None:
         index = int(occupants[0])
         st.subheader(f"Cell ({row}, {col}): {collection.names[index]}")
         st.write(f"Label: **{collection.labels[index] or 'none'}**")
-        st.image(collection.open(index, max_side=512), width=256 if collection.pixels is not None else "content")
+        st.image(preview(collection, index))
         st.write(f"The {NEIGHBOURS} most similar images (nearest in feature space) and their cells:")
         neighbours = neighbours_of(features, index, NEIGHBOURS)
         for column, other in zip(st.columns(len(neighbours)), neighbours, strict=True):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.grid.collections import cifar10, from_uploads
-from core.grid.embed import embed, thumbnail
+from core.grid.embed import embed, preview, thumbnail
 from core.models import load_model
 
 
@@ -55,3 +55,10 @@ def test_thumbnail_is_a_square_crop_of_the_image(airplanes_and_frogs) -> None:
     assert small.shape == (16, 16, 3) and small.dtype == np.uint8
     full = np.asarray(airplanes_and_frogs.open(0).resize((16, 16)), dtype=float)
     assert np.abs(small - full).mean() < 20
+
+
+def test_preview_enlarges_tiny_images_with_hard_edges(airplanes_and_frogs) -> None:
+    enlarged = preview(airplanes_and_frogs, 0)
+    assert enlarged.size == (256, 256)  # 32 px -> 8 screen pixels per image pixel
+    pixels = np.asarray(enlarged)
+    assert np.array_equal(pixels[::8, ::8], np.asarray(airplanes_and_frogs.open(0)))

@@ -81,6 +81,15 @@ def thumbnail(collection: Collection, index: int, size: int) -> np.ndarray:
     return cached_array(THUMB_NAMESPACE, f"{collection.hashes[index]}:{size}", compute)
 
 
+def preview(collection: Collection, index: int, min_side: int = 256, max_side: int = 768) -> Image.Image:
+    """The image for the detail view: tiny images (digits, CIFAR) enlarged with hard pixel edges, big ones reduced."""
+    image = collection.open(index, max_side=max_side)
+    if max(image.size) >= min_side:
+        return image
+    scale = -(-min_side // max(image.size))  # ceil: a whole number of screen pixels per image pixel
+    return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+
+
 def _resample(side: int, size: int) -> Image.Resampling:
     return Image.Resampling.NEAREST if side < size else Image.Resampling.LANCZOS  # keep tiny digits crisp
 

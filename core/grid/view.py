@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from core.grid.assign import GridAssignment
 
 PALETTE = px.colors.qualitative.Dark24
+MOSAIC_HEIGHT = 760  # px; tall enough that 40+ rows of thumbnails stay readable
 
 
 def mosaic_figure(
@@ -40,7 +41,9 @@ def mosaic_figure(
             showlegend=False,
         )
     )
-    figure.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode="pan", clickmode="event+select")
+    figure.update_layout(
+        height=MOSAIC_HEIGHT, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode="pan", clickmode="event+select"
+    )
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, scaleanchor="x")
     return figure
