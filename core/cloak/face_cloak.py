@@ -36,6 +36,7 @@ from core.models import load_model
 DEFAULT_RECOGNIZER = "dlib_resnet29"
 MIN_SIDE = 32  # below this no detector finds a face worth protecting
 CONTEXT = 0.8  # crop margin around each face box, in box sizes: holds the aligned chip's footprint
+CHIP_SCALE = 100  # face-box size (px) at which texture is judged over 7x7 windows, about a dlib chip's face
 JPEG_GRID = 16  # crop offsets snap to the JPEG MCU grid so the EOT blocks line up with a real re-encode
 
 
@@ -81,12 +82,16 @@ def face_mask(shape: tuple[int, int], boxes: Sequence[np.ndarray], softness: flo
     return mask
 
 
-def texture_weight(pixels: torch.Tensor, flat: float = 0.3, textured_std: float = 12.0) -> torch.Tensor:
-    """(H, W) weight in [flat, 1]: full budget where the local contrast (7x7 grey std) reaches ``textured_std`` grey
-    levels, down to ``flat`` on smooth skin, where noise is most visible and costs SSIM the most."""
+def texture_weight(
+    pixels: torch.Tensor, radius: int = 3, flat: float = 0.3, textured_std: float = 12.0
+) -> torch.Tensor:
+    """(H, W) weight in [flat, 1]: full budget where the local contrast (grey std over a (2 radius + 1) window)
+    reaches ``textured_std`` grey levels, down to ``flat`` on smooth skin, where noise is most visible and costs SSIM
+    the most. The window must grow with the face: in a high-resolution face every 7x7 patch looks smooth."""
     grey = pixels.mean(dim=0, keepdim=True)[None]
-    mean = F.avg_pool2d(F.pad(grey, (3, 3, 3, 3), mode="replicate"), 7, stride=1)
-    square = F.avg_pool2d(F.pad(grey**2, (3, 3, 3, 3), mode="replicate"), 7, stride=1)
+    size, pad = 2 * radius + 1, (radius,) * 4
+    mean = F.avg_pool2d(F.pad(grey, pad, mode="replicate"), size, stride=1)
+    square = F.avg_pool2d(F.pad(grey**2, pad, mode="replicate"), size, stride=1)
     std = (square - mean**2).clamp_min(0).sqrt()[0, 0]
     return (std / textured_std).clamp(flat, 1.0)
 
@@ -215,7 +220,8 @@ def cloak_faces(
     boxes = [f.box - np.tile(offset, 2) for f in faces]
     mask = face_mask(crop.shape[1:], boxes, softness)
     if texture_aware:
-        mask = mask * texture_weight(crop)
+        face_size = max(max(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in faces)
+        mask = mask * texture_weight(crop, radius=max(3, round(3 * face_size / CHIP_SCALE)))
     generator = torch.Generator().manual_seed(attack.seed)
     progress = {"distance": 0.0}
 
