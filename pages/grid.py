@@ -187,6 +187,7 @@ right.download_button(
     layout_table(collection, points, assignment).to_csv(index=False),
     f"{collection.title}_grid.csv",
     "text/csv",
+    on_click="ignore",
 )
 
 if cell is not None:
