@@ -1,5 +1,8 @@
-"""2-D maps of feature vectors: PCA to 50 dimensions, then openTSNE (FFT-accelerated, PCA initialisation) or UMAP,
-always with a fixed seed so the same collection gives the same map."""
+"""2-D maps of feature vectors: PCA to 50 dimensions, then openTSNE (PCA initialisation) or UMAP, always with a
+fixed seed so the same collection gives the same map.
+
+openTSNE's negative-gradient method is left on "auto": FFT interpolation for large collections, Barnes-Hut for small
+ones, where it is faster (1,024 digits on this machine: Barnes-Hut 49 s, FFT 65 s, both under the same load)."""
 
 from __future__ import annotations
 
