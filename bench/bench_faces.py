@@ -2,11 +2,11 @@
 
 Ours: MTCNN on a copy downscaled to a long side of 1000 px (boxes and landmarks mapped back), differentiable
 alignment on the full-resolution tensor, dlib ResNet-29 (PyTorch port). Baseline, in the same run: facenet-pytorch's
-MTCNN (detect_face) on the full-size photo, then the same alignment and embedding. Nothing is cached. Also printed:
+MTCNN (detect_face) on the full-size photo, then the same alignment and embedding. Nothing is cached; the two run photo by photo, alternating which goes first, after a warm-up. Also printed:
 embedding throughput at batch 1 vs batch 32, how many faces each detector found, and how far the landmarks moved.
 Wall time and process CPU time are both printed (the machine may be shared; the load average is shown).
 
-    .venv/bin/python bench/bench_faces.py [--limit N] [--repeat 3]
+    .venv/bin/python bench/bench_faces.py [--limit N]
 """
 
 from __future__ import annotations
@@ -29,23 +29,30 @@ from core.images import open_image  # noqa: E402
 from core.models import load_model  # noqa: E402
 
 
-def pipeline(images: list, long_side: int | None) -> tuple[float, float, int, list]:
-    """(wall s, CPU s, faces, detections) for detect + align + embed on every image; long_side None = full size."""
+def run_once(image, long_side: int) -> tuple[float, float, list]:
+    """Wall s, CPU s and the faces for detect + align + embed of one image, detecting at ``long_side``."""
     wall, cpu = time.perf_counter(), time.process_time()
-    found, detections = 0, []
-    for image in images:
-        faces = detect_faces(image, long_side=long_side or max(image.size))
-        detections.append(faces)
-        if faces:
-            with torch.inference_mode():
-                chips = align_batch(image_to_tensor(image), [f.landmarks for f in faces])
-                embed_chips(chips)
-            found += len(faces)
-    return time.perf_counter() - wall, time.process_time() - cpu, found, detections
+    faces = detect_faces(image, long_side=long_side)
+    if faces:
+        with torch.inference_mode():
+            embed_chips(align_batch(image_to_tensor(image), [f.landmarks for f in faces]))
+    return time.perf_counter() - wall, time.process_time() - cpu, faces
+
+
+def interleaved(images: list, sides: dict[str, int | None]) -> dict[str, tuple[list[float], list[float], list[list]]]:
+    """Every pipeline on every image, alternating which goes first, so both see the same machine load."""
+    measured = {name: ([], [], []) for name in sides}
+    for index, image in enumerate(images):
+        names = list(sides) if index % 2 == 0 else list(reversed(sides))
+        for name in names:
+            wall, cpu, faces = run_once(image, sides[name] or max(image.size))
+            for store, value in zip(measured[name], (wall, cpu, faces), strict=True):
+                store.append(value)
+    return measured
 
 
 def landmark_shift(ours: list, baseline: list) -> float:
-    """Median distance between matching landmarks of the two detectors, in face widths."""
+    """Mean distance between matching landmarks of the two detectors, in face widths."""
     shifts = []
     for mine, theirs in zip(ours, baseline, strict=True):
         for face in mine:
@@ -54,7 +61,7 @@ def landmark_shift(ours: list, baseline: list) -> float:
                 shifts.append(
                     np.linalg.norm(nearest.landmarks - face.landmarks, axis=1).mean() / (face.box[2] - face.box[0])
                 )
-    return float(np.median(shifts))
+    return float(np.mean(shifts)) if shifts else float("nan")
 
 
 def embedding_throughput(batch: int, chips_total: int = 64) -> float:
@@ -71,7 +78,6 @@ def embedding_throughput(batch: int, chips_total: int = 64) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N photos")
-    parser.add_argument("--repeat", type=int, default=1, help="repeat each pipeline and keep the fastest run")
     args = parser.parse_args()
     photos = photos_from_folder(data_root() / "faces")[: args.limit]
     images = [open_image(p.data, name=p.name) for p in photos]
@@ -82,17 +88,24 @@ def main() -> int:
     )
 
     runs = {"ours (detect at <=1000 px)": 1000, "baseline (MTCNN at full size)": None}
-    results = {}
-    for name, side in runs.items():
-        best = min((pipeline(images, side) for _ in range(args.repeat)), key=lambda r: r[0])
-        results[name] = best
-        wall, cpu, faces, _ = best
-        print(f"{name:<32} {faces:4d} faces  {wall:7.1f} s wall  {cpu:7.1f} s CPU  {faces / wall:6.2f} faces/s")
-    (ours_wall, ours_cpu, *_), (base_wall, base_cpu, *_) = results.values()
-    print(f"speed-up (baseline time / ours): {base_wall / ours_wall:.2f}x wall, {base_cpu / ours_cpu:.2f}x CPU")
-    print(
-        f"median landmark shift between the two: {landmark_shift(results[next(iter(runs))][3], list(results.values())[1][3]):.3f} face widths"
-    )
+    run_once(images[0], 1000), run_once(images[0], max(images[0].size))  # warm-up: first calls build kernels
+    measured = interleaved(images, runs)
+    subsets = {"all photos": [True] * len(images), "long side > 1000 px": [max(i.size) > 1000 for i in images]}
+    for subset, chosen in subsets.items():
+        print(f"-- {subset} ({sum(chosen)})")
+        totals = {}
+        for name, (walls, cpus, detections) in measured.items():
+            wall = sum(w for w, keep in zip(walls, chosen, strict=True) if keep)
+            cpu = sum(c for c, keep in zip(cpus, chosen, strict=True) if keep)
+            faces = sum(len(d) for d, keep in zip(detections, chosen, strict=True) if keep)
+            totals[name] = (wall, cpu)
+            print(f"{name:<32} {faces:4d} faces  {wall:7.1f} s wall  {cpu:7.1f} s CPU  {faces / wall:6.2f} faces/s")
+        (ours_wall, ours_cpu), (base_wall, base_cpu) = totals.values()
+        print(f"speed-up (baseline time / ours): {base_wall / ours_wall:.2f}x wall, {base_cpu / ours_cpu:.2f}x CPU")
+    big = [i for i, keep in enumerate(subsets["long side > 1000 px"]) if keep]
+    (_, _, ours_faces), (_, _, base_faces) = measured.values()
+    shift = landmark_shift([ours_faces[i] for i in big], [base_faces[i] for i in big])
+    print(f"landmarks on the large photos, ours vs full size: mean shift {shift:.3f} face widths")
 
     one, thirty_two = embedding_throughput(1), embedding_throughput(32)
     print(

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from core.cache import cached_array
 from core.faces.detect import DETECT_LONG_SIDE, Face, detect_faces
-from core.faces.embed import embed_faces, image_hash
+from core.faces.embed import embed_photos, image_hash
 from core.images import ImageError, open_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -26,6 +26,7 @@ MAX_ZIP_MEMBER_BYTES = 25 * 2**20
 MAX_ZIP_TOTAL_BYTES = 300 * 2**20
 THUMBNAIL_SIZE = 80
 PREVIEW_SIDE = 640
+PHOTOS_PER_CHUNK = 16
 # The page's default set: five people of the LFW part of ../shared/data/faces, three one-face photos each (small
 # 250x250 photos, so it runs in seconds on two cores); their fourth photos and faces_multi/ are gallery queries.
 DEMO_PEOPLE = ("Colin_Powell", "George_W_Bush", "Hugo_Chavez", "Tony_Blair", "Vladimir_Putin")
@@ -185,29 +186,43 @@ def draw_detections(image: Image.Image, faces: list[Face], max_side: int = PREVI
 
 def analyze_photo(photo: Photo, recognizer: str) -> PhotoResult:
     """Open, detect, embed one photo; an unreadable photo becomes a result with ``error`` set."""
-    try:
-        image = open_image(photo.data, name=photo.name)
-    except ImageError as err:
-        return PhotoResult(photo.name, photo.identity, error=str(err))
-    key = image_hash(image)
-    faces = detect_faces_cached(image, key)
-    embeddings = embed_faces(image, faces, recognizer, image_key=key)
-    rows = [
-        FaceRow(photo.name, photo.identity, index, face, embedding, face_thumbnail(image, face))
-        for index, (face, embedding) in enumerate(zip(faces, embeddings, strict=True))
-    ]
-    return PhotoResult(photo.name, photo.identity, rows, draw_detections(image, faces))
+    return analyze_photos([photo], recognizer)[0]
 
 
 def analyze_photos(
     photos: list[Photo], recognizer: str, progress: Callable[[int, int, str], None] | None = None
 ) -> list[PhotoResult]:
-    """analyze_photo for each photo, reporting (done, total, name) after each one."""
+    """Open, detect and embed every photo, reporting (done, total, name) as it goes. Photos are taken in chunks so
+    that faces of several photos share one embedding batch while only a chunk's images are held in memory."""
     results = []
-    for done, photo in enumerate(photos, start=1):
-        results.append(analyze_photo(photo, recognizer))
+    for start in range(0, len(photos), PHOTOS_PER_CHUNK):
+        results += _analyze_chunk(photos[start : start + PHOTOS_PER_CHUNK], recognizer)
         if progress is not None:
-            progress(done, len(photos), photo.name)
+            progress(len(results), len(photos), results[-1].name)
+    return results
+
+
+def _analyze_chunk(photos: list[Photo], recognizer: str) -> list[PhotoResult]:
+    opened, results = [], []
+    for photo in photos:
+        try:
+            image = open_image(photo.data, name=photo.name)
+        except ImageError as err:
+            results.append(PhotoResult(photo.name, photo.identity, error=str(err)))
+            continue
+        key = image_hash(image)
+        opened.append((photo, image, detect_faces_cached(image, key), key))
+        results.append(None)
+    embeddings = iter(embed_photos([(image, faces, key) for _, image, faces, key in opened], recognizer))
+    analyzed = iter(opened)
+    for position, result in enumerate(results):
+        if result is None:
+            photo, image, faces, _ = next(analyzed)
+            rows = [
+                FaceRow(photo.name, photo.identity, index, face, embedding, face_thumbnail(image, face))
+                for index, (face, embedding) in enumerate(zip(faces, next(embeddings), strict=True))
+            ]
+            results[position] = PhotoResult(photo.name, photo.identity, rows, draw_detections(image, faces))
     return results
 
 

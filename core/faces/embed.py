@@ -14,6 +14,7 @@ from core.models import availability, get_spec, load_model
 
 RECOGNIZERS = ("dlib_resnet29", "facenet_vggface2", "facenet_casia")
 EMBED_BATCH = 32
+CACHE_NAMESPACE = "face_embeddings"
 
 
 def available_recognizers() -> list[str]:
@@ -40,26 +41,66 @@ def image_hash(image: Image.Image) -> str:
     return content_hash(f"{pixels.shape}".encode() + pixels.tobytes())
 
 
+class _NotCached(Exception):
+    """Raised from cached_array's compute to look a key up without computing anything."""
+
+
+def _lookup(key: str) -> np.ndarray | None:
+    def miss() -> np.ndarray:
+        raise _NotCached
+
+    try:
+        return cached_array(CACHE_NAMESPACE, key, miss)
+    except _NotCached:
+        return None
+
+
+def _cache_key(image_key: str, faces: list[Face], recognizer: str) -> str:
+    geometry = np.stack([np.concatenate([f.box, f.landmarks.ravel()]) for f in faces]).astype(np.float64)
+    return f"{image_key}|{recognizer}|{content_hash(geometry.tobytes())}"
+
+
 def embed_faces(
     image: Image.Image, faces: list[Face], recognizer: str = "dlib_resnet29", image_key: str | None = None
 ) -> np.ndarray:
     """(N, D) float32 embeddings of ``faces`` in ``image``, in batches under inference_mode, cached on disk by
     (image hash, recognizer, face geometry). ``image_key`` skips re-hashing when the caller already has it."""
-    dimension = int(get_spec(recognizer).meta["output_size"])
-    if not faces:
-        return np.zeros((0, dimension), dtype=np.float32)
-    geometry = np.stack([np.concatenate([f.box, f.landmarks.ravel()]) for f in faces]).astype(np.float64)
-    key = f"{image_key or image_hash(image)}|{recognizer}|{content_hash(geometry.tobytes())}"
-    return cached_array("face_embeddings", key, lambda: _compute_embeddings(image, faces, recognizer))
+    return embed_photos([(image, faces, image_key or image_hash(image))], recognizer)[0]
 
 
-def _compute_embeddings(image: Image.Image, faces: list[Face], recognizer: str) -> np.ndarray:
-    tensor = image_to_tensor(image)
+def embed_photos(
+    jobs: list[tuple[Image.Image, list[Face], str]], recognizer: str = "dlib_resnet29"
+) -> list[np.ndarray]:
+    """embed_faces for several (image, faces, image hash) at once: cached photos are loaded, and the chips of the
+    others share batches of up to EMBED_BATCH (on a CPU, several times faster than one face per forward pass)."""
+    empty = np.zeros((0, int(get_spec(recognizer).meta["output_size"])), dtype=np.float32)
+    results: list[np.ndarray | None] = []
+    pending: list[tuple[int, str, torch.Tensor]] = []
     load_model(recognizer)  # build outside inference_mode: its weights must stay usable for gradients later
-    parts = []
+    for index, (image, faces, image_key) in enumerate(jobs):
+        key = _cache_key(image_key, faces, recognizer) if faces else ""
+        found = _lookup(key) if faces else empty
+        results.append(found)
+        if found is None:
+            with torch.inference_mode():
+                chips = align_batch(
+                    image_to_tensor(image), [f.landmarks for f in faces], recognizer, [f.box for f in faces]
+                )
+            pending.append((index, key, chips))
+    if pending:
+        embeddings = _embed_in_batches(torch.cat([chips for *_, chips in pending]), recognizer)
+        start = 0
+        for index, key, chips in pending:
+            block = embeddings[start : start + len(chips)]
+            results[index] = cached_array(CACHE_NAMESPACE, key, lambda block=block: block)
+            start += len(chips)
+    return results
+
+
+def _embed_in_batches(chips: torch.Tensor, recognizer: str) -> np.ndarray:
     with torch.inference_mode():
-        for start in range(0, len(faces), EMBED_BATCH):
-            batch = faces[start : start + EMBED_BATCH]
-            chips = align_batch(tensor, [f.landmarks for f in batch], recognizer, [f.box for f in batch])
-            parts.append(embed_chips(chips, recognizer).numpy())
+        parts = [
+            embed_chips(chips[start : start + EMBED_BATCH], recognizer).numpy()
+            for start in range(0, len(chips), EMBED_BATCH)
+        ]
     return np.concatenate(parts).astype(np.float32)
