@@ -7,11 +7,20 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from core.cli import main
 from core.cloak.attacks import Attack
-from core.cloak.face_cloak import NoFaceError, cloak_faces, detect_or_raise, face_crop, face_mask
+from core.cloak.face_cloak import (
+    NoFaceError,
+    box_mean,
+    cloak_faces,
+    detect_or_raise,
+    face_crop,
+    face_mask,
+    texture_weight,
+)
 from core.cloak.report import measure
 from core.faces import align_batch, image_to_tensor
 from core.images import open_image, to_array
@@ -99,3 +108,16 @@ def test_grayscale_and_huge_photos_are_cloaked_at_their_own_size(powell, kind) -
     written = open_image(cloak.png, max_side=None)
     assert written.size == image.size and written.mode == "RGB"
     assert 0 < np.abs(to_array(written).astype(int) - to_array(image).astype(int)).max() <= 8
+
+
+def test_texture_weight_is_low_on_flat_skin_and_high_on_edges(powell) -> None:
+    pixels = image_to_tensor(open_image(powell[0]))
+    weight = texture_weight(pixels, radius=5)
+    flat = torch.full_like(pixels, 120.0)
+    assert torch.allclose(texture_weight(flat, radius=5), torch.tensor(0.3))
+    assert weight.max() == 1.0 and weight.min() == pytest.approx(0.3)
+    grey = pixels.mean(dim=0).double()
+    reference = torch.nn.functional.avg_pool2d(
+        torch.nn.functional.pad(grey[None, None], (5,) * 4, mode="replicate"), 11, stride=1
+    )
+    assert torch.allclose(box_mean(grey, 5), reference[0, 0], atol=1e-6)

@@ -88,12 +88,25 @@ def texture_weight(
     """(H, W) weight in [flat, 1]: full budget where the local contrast (grey std over a (2 radius + 1) window)
     reaches ``textured_std`` grey levels, down to ``flat`` on smooth skin, where noise is most visible and costs SSIM
     the most. The window must grow with the face: in a high-resolution face every 7x7 patch looks smooth."""
-    grey = pixels.mean(dim=0, keepdim=True)[None]
-    size, pad = 2 * radius + 1, (radius,) * 4
-    mean = F.avg_pool2d(F.pad(grey, pad, mode="replicate"), size, stride=1)
-    square = F.avg_pool2d(F.pad(grey**2, pad, mode="replicate"), size, stride=1)
-    std = (square - mean**2).clamp_min(0).sqrt()[0, 0]
+    grey = pixels.mean(dim=0).double()
+    std = (box_mean(grey**2, radius) - box_mean(grey, radius) ** 2).clamp_min(0).sqrt().float()
     return (std / textured_std).clamp(flat, 1.0)
+
+
+def box_mean(values: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over the (2 radius + 1)^2 window around each pixel of an (H, W) tensor, edges replicated; an integral
+    image makes it cost the same for any radius (large faces need windows of 70 px and more)."""
+    padded = F.pad(values[None, None], (radius,) * 4, mode="replicate")[0, 0]
+    integral = F.pad(padded.cumsum(0).cumsum(1), (1, 0, 1, 0))
+    size = 2 * radius + 1
+    height, width = values.shape
+    total = (
+        integral[size : size + height, size : size + width]
+        - integral[:height, size : size + width]
+        - integral[size : size + height, :width]
+        + integral[:height, :width]
+    )
+    return total / size**2
 
 
 def face_crop(size: tuple[int, int], boxes: Sequence[np.ndarray]) -> tuple[int, int, int, int]:
