@@ -13,6 +13,7 @@ prints the template (paste it into core/faces/align.py) and the per-point spread
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ import dlib
 import numpy as np
 
 from core.config import data_root
-from core.faces.detect import Face, detect_faces
+from core.faces.detect import detect_faces, match_by_overlap
 from core.images import open_image, to_array
 from core.models import package_file
 
@@ -88,29 +89,6 @@ def mapping_to_chip(chip: dlib.chip_details) -> np.ndarray:
     return np.linalg.solve(design, chip_points).T
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def match_faces(ours: list[Face], theirs: list[DlibFace], min_iou: float = 0.3) -> list[tuple[Face, DlibFace]]:
-    """Greedy one-to-one matching of MTCNN faces to dlib faces by box overlap (highest IoU first)."""
-    candidates = sorted(
-        ((box_iou(a.box, b.box), i, j) for i, a in enumerate(ours) for j, b in enumerate(theirs)), reverse=True
-    )
-    used_ours, used_theirs, pairs = set(), set(), []
-    for iou, i, j in candidates:
-        if iou < min_iou or i in used_ours or j in used_theirs:
-            continue
-        used_ours.add(i)
-        used_theirs.add(j)
-        pairs.append((ours[i], theirs[j]))
-    return pairs
-
-
 def photo_paths(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*/*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
 
@@ -121,7 +99,7 @@ def fit_template(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     mapped = []
     for path in paths:
         image = open_image(path)
-        for ours, theirs in match_faces(detect_faces(image), pipeline.faces(to_array(image))):
+        for ours, theirs in match_by_overlap(detect_faces(image), pipeline.faces(to_array(image))):
             affine = theirs.image_to_chip()
             mapped.append(ours.landmarks @ affine[:, :2].T + affine[:, 2])
     points = np.stack(mapped)
@@ -129,14 +107,19 @@ def fit_template(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(argv: list[str]) -> int:
-    folder = Path(argv[0]) if argv else data_root() / "faces"
+    parser = argparse.ArgumentParser(description="Fit the MTCNN-landmark template in dlib-chip coordinates.")
+    parser.add_argument(
+        "folder", nargs="?", type=Path, default=data_root() / "faces", help="<folder>/<identity>/<photo>"
+    )
+    folder = parser.parse_args(argv).folder
+    if not folder.is_dir():
+        parser.error(f"not a folder: {folder}")
     template, points = fit_template(photo_paths(folder))
     spread = np.sqrt(((points - template) ** 2).sum(axis=2)).mean(axis=0)
     print(f"{len(points)} faces matched in {folder}")
     print("DLIB_TEMPLATE = [")
-    for name, (x, y), s in zip(
-        ["left eye", "right eye", "nose", "mouth left", "mouth right"], template, spread, strict=True
-    ):
+    names = ["left eye", "right eye", "nose", "mouth left", "mouth right"]
+    for name, (x, y), s in zip(names, template, spread, strict=True):
         print(f"    [{x:.3f}, {y:.3f}],  # {name}: mean distance from it {s:.2f} px")
     print("]")
     return 0

@@ -24,11 +24,12 @@ from core.faces.collection import (
     photos_from_zip,
     primary_face,
 )
+from core.faces.detect import match_by_overlap
 from core.faces.gallery import UNKNOWN, enroll, identify
 from core.faces.metrics import TYPICAL_NORM, distance_matrix, face_distance, group_identities
 from core.images import ImageError, open_image, to_array
 from core.models import ModelUnavailable, load_model
-from scripts.fit_dlib_template import DlibPipeline, fit_template, match_faces
+from scripts.fit_dlib_template import DlibPipeline, fit_template
 
 RECOGNIZER = "dlib_resnet29"
 
@@ -51,7 +52,7 @@ def versus_dlib(face_results, data_dir):
     for result in face_results:
         row = primary_face(result)
         pixels = to_array(open_image(data_dir / "faces" / result.name))
-        matched = match_faces([row.face], pipeline.faces(pixels)) if row is not None else []
+        matched = match_by_overlap([row.face], pipeline.faces(pixels)) if row is not None else []
         if not matched:
             unmatched.append(result.name)
             continue

@@ -62,3 +62,28 @@ def detect_faces(
         box_orig = ((box.reshape(2, 2) + 0.5) * ratio - 0.5).reshape(4)
         faces.append(Face(box=box_orig, prob=float(prob), landmarks=(points + 0.5) * ratio - 0.5))
     return faces
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two x0, y0, x1, y1 boxes."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_by_overlap(ours: list, theirs: list, min_iou: float = 0.3) -> list[tuple]:
+    """Greedy one-to-one pairs of detections (anything with a ``box``) from two detectors, highest IoU first:
+    how faces are matched when two pipelines find different numbers of faces in a photo."""
+    candidates = sorted(
+        ((box_iou(a.box, b.box), i, j) for i, a in enumerate(ours) for j, b in enumerate(theirs)), reverse=True
+    )
+    used_ours, used_theirs, pairs = set(), set(), []
+    for iou, i, j in candidates:
+        if iou < min_iou or i in used_ours or j in used_theirs:
+            continue
+        used_ours.add(i)
+        used_theirs.add(j)
+        pairs.append((ours[i], theirs[j]))
+    return pairs
