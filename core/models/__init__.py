@@ -232,7 +232,7 @@ REGISTRY: dict[str, ModelSpec] = {
             name="waldo_maskrcnn",
             title="Waldo Mask R-CNN (trained here)",
             builder="core.waldo.model:load_waldo_model",
-            weights=(WeightFile(user_file("HIDESEEK_WALDO_WEIGHTS", MODELS_DIR / "waldo.pt"), None, "train it: python -m core waldo train"),),
+            weights=(WeightFile(user_file("HIDESEEK_WALDO_WEIGHTS", MODELS_DIR / "waldo.pt"), "ba79ddde59c849be82a1760d348cb2375666299e4d56fc5a6cda8fbc1bccfb76", "train it: python -m core waldo train"),),
             source="assets/models/waldo.pt (trained in this repository; see assets/models/README.md)",
             meta={
                 "task": "Waldo instance segmentation",
