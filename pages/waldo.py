@@ -23,8 +23,8 @@ LOSS_LOG = MODELS_DIR / "waldo.losses.csv"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def synthetic_page(seed: int) -> np.ndarray:
-    return make_page(seed, (768, 1024)).image
+def synthetic_page(seed: int, waldo: bool) -> np.ndarray:
+    return make_page(seed, (768, 1024), waldo=waldo).image
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -60,7 +60,8 @@ source = st.radio("Page", SOURCES, horizontal=True, key="waldo_source")
 image = None
 if source == SOURCES[0]:
     seed = st.number_input("Crowd seed", min_value=0, max_value=10**6, value=7, step=1, key="waldo_seed")
-    image = synthetic_page(int(seed))
+    absent = st.checkbox("The same crowd without Waldo", key="waldo_absent")
+    image = synthetic_page(int(seed), not absent)
 elif source == SOURCES[1]:
     folder = waldo_dir() / "pages"
     names = sorted(p.name for p in folder.glob("*.jpg")) if folder.is_dir() else []

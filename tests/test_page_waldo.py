@@ -14,10 +14,14 @@ def test_demo_page_finds_waldo_and_reacts_to_the_slider() -> None:
     at.run()
     assert not at.exception and not at.error
     assert at.subheader and at.subheader[0].value.endswith(("find", "finds"))
+    finds = len(at.dataframe[0].value)
+    at.slider(key="waldo_threshold").set_value(0.3).run()
+    assert not at.exception and len(at.dataframe[0].value) >= finds
+    at.checkbox(key="waldo_absent").check().run()
     at.slider(key="waldo_threshold").set_value(0.99).run()
     assert not at.exception
     assert at.warning and "No Waldo found" in at.warning[0].value
-    at.slider(key="waldo_threshold").set_value(0.3).run()
+    at.checkbox(key="waldo_absent").uncheck().run()
     at.toggle(key="waldo_hints").set_value(True).run()
     assert not at.exception
     assert "bright part" in at.caption[-1].value
