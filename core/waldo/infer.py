@@ -79,12 +79,13 @@ def find_waldo(
     *,
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
-    batch: int = 4,
+    batch: int = 1,
     nms_iou: float = 0.3,
     max_detections: int = 10,
     progress: Callable[[float], None] | None = None,
 ) -> FindResult:
-    """Every Waldo candidate on an HxWx3 uint8 page, best first (scores from the model's floor upwards)."""
+    """Every Waldo candidate on an HxWx3 uint8 page, best first (scores from the model's floor upwards).
+    ``batch`` tiles go through the model at once; on CPU one at a time measured faster (bench/bench_waldo.py)."""
     started = time.perf_counter()
     height, width = image.shape[:2]
     padded = _pad_to(image, tile)
