@@ -16,8 +16,9 @@ Box kinds (for reporting hits on the hidden figure apart from the portraits)
 A box is an "icon" (stamp, seal, postcard, intro-panel portrait, cover or cut-out poster) when it is at least
 12% of the page height, or when it is a head-and-shoulders shape (height/width < 1.45) of at least 5% of the page
 height whose centre lies in the outer 15% band of the page, where the stamps and seals sit. Every other box is
-the "hidden" figure. Checked by eye against crops of every multi-box page; it misclassifies hey_5's intro-panel
-Waldo (a training page) as hidden.
+the "hidden" figure. Checked by eye against crops of every multi-box page. On training pages it calls the small
+cover-grid heads of cs_004/cs_032 and hey_5's seal and intro-panel Waldo "hidden"; on the validation pages it agrees
+with the eye (hiw_10's stamp is the one icon).
 
 Masks
 Polygon pages use their polygons. Box-only pages get a GrabCut mask initialised by the box (5 iterations, a 50%
