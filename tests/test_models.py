@@ -77,3 +77,12 @@ def test_cli_models_json_lists_every_model() -> None:
     assert set(rows) == set(models.REGISTRY)
     assert rows["mobilenet_v2"]["available"] and rows["mobilenet_v2"]["sha256_ok"]
     assert rows["dlib_resnet29"]["license"].startswith("CC0")
+
+
+def test_a_model_first_loaded_in_inference_mode_still_supports_gradients() -> None:
+    models.load_model.cache_clear()
+    with torch.inference_mode():
+        classifier = models.load_model("mobilenet_v2").model
+    image = torch.rand(1, 3, 64, 64, requires_grad=True)
+    classifier(image)[0, 0].backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0

@@ -31,7 +31,6 @@ from core import faces as face_api
 from core.cloak.attacks import Attack
 from core.cloak.imageio import png_bytes, to_image
 from core.cloak.transforms import random_degradation
-from core.models import load_model
 
 DEFAULT_RECOGNIZER = "dlib_resnet29"
 MIN_SIDE = 32  # below this no detector finds a face worth protecting
@@ -124,19 +123,6 @@ def face_crop(size: tuple[int, int], boxes: Sequence[np.ndarray]) -> tuple[int, 
     return x0, y0, min(width, int(np.ceil(max(x1s)))), min(height, int(np.ceil(max(y1s))))
 
 
-def load_for_gradients(recognizers: Sequence[str]) -> None:
-    """Build each recognizer outside inference mode. A model first built inside ``torch.inference_mode`` (as a first
-    call to ``embed_faces`` would) has inference-tensor weights that cannot take part in a backward pass."""
-    with torch.inference_mode(False):
-        for recognizer in recognizers:
-            model = load_model(recognizer).model
-            if any(p.is_inference() for p in model.parameters()):
-                raise RuntimeError(
-                    f"{recognizer} was first loaded inside torch.inference_mode, so it cannot be attacked in this "
-                    "process; load it (core.models.load_model) outside inference mode first"
-                )
-
-
 def detect_or_raise(image: Image.Image, label: str = "the photo") -> list:
     """Faces in ``image``; NoFaceError with a clear reason when there are none."""
     if min(image.size) < MIN_SIDE:
@@ -223,7 +209,6 @@ def cloak_faces(
     start = time.perf_counter()
     faces = detect_or_raise(image)
     recognizers = list(recognizers)
-    load_for_gradients(recognizers)
     anchors = build_anchors(image, faces, recognizers, references, target)
     full = face_api.image_to_tensor(image)
     x0, y0, x1, y1 = face_crop(image.size, [f.box for f in faces])

@@ -135,7 +135,9 @@ def _facenet_spec(name: str, dataset: str, filename: str, sha256: str, env: str)
         name=name,
         title=f"FaceNet InceptionResnetV1 ({dataset})",
         builder="core.models.builders:facenet",
-        weights=(WeightFile(user_file(env, hub), sha256, _FACENET_MISSING.format(file=filename, hub=hub.parent, env=env)),),
+        weights=(
+            WeightFile(user_file(env, hub), sha256, _FACENET_MISSING.format(file=filename, hub=hub.parent, env=env)),
+        ),
         source=f"facenet-pytorch release file {filename} (user-supplied)",
         meta={
             "task": "face embedding",
@@ -156,7 +158,9 @@ REGISTRY: dict[str, ModelSpec] = {
             title="MTCNN face detector",
             builder="core.models.builders:mtcnn",
             weights=tuple(
-                WeightFile(package_file("facenet_pytorch", "data", f"{net}.pt"), sha, "reinstall facenet-pytorch==2.6.0")
+                WeightFile(
+                    package_file("facenet_pytorch", "data", f"{net}.pt"), sha, "reinstall facenet-pytorch==2.6.0"
+                )
                 for net, sha in (
                     ("pnet", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f"),
                     ("rnet", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86"),
@@ -232,7 +236,13 @@ REGISTRY: dict[str, ModelSpec] = {
             name="waldo_maskrcnn",
             title="Waldo Mask R-CNN (trained here)",
             builder="core.waldo.model:load_waldo_model",
-            weights=(WeightFile(user_file("HIDESEEK_WALDO_WEIGHTS", MODELS_DIR / "waldo.pt"), "ba79ddde59c849be82a1760d348cb2375666299e4d56fc5a6cda8fbc1bccfb76", "train it: python -m core waldo train"),),
+            weights=(
+                WeightFile(
+                    user_file("HIDESEEK_WALDO_WEIGHTS", MODELS_DIR / "waldo.pt"),
+                    "ba79ddde59c849be82a1760d348cb2375666299e4d56fc5a6cda8fbc1bccfb76",
+                    "train it: python -m core waldo train",
+                ),
+            ),
             source="assets/models/waldo.pt (trained in this repository; see assets/models/README.md)",
             meta={
                 "task": "Waldo instance segmentation",
@@ -255,10 +265,15 @@ def get_spec(name: str) -> ModelSpec:
 
 @cache
 def load_model(name: str) -> LoadedModel:
-    """Build ``name`` with its verified real weights (once per process); raises ModelUnavailable otherwise."""
+    """Build ``name`` with its verified real weights (once per process); raises ModelUnavailable otherwise.
+
+    Built outside inference mode even when first asked for inside it: the cached model also serves attacks and
+    attributions, whose backward passes cannot use inference-mode tensors.
+    """
     spec = get_spec(name)
     start = time.perf_counter()
-    model = spec.build()
+    with torch.inference_mode(False):
+        model = spec.build()
     return LoadedModel(spec, model, time.perf_counter() - start)
 
 
