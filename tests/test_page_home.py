@@ -1,10 +1,10 @@
-"""The home page renders the tool list and the model table."""
+"""The app shell (st.navigation) opens on the home page, which renders the tool list and the model table."""
 
 from streamlit.testing.v1 import AppTest
 
 
 def test_home_page_renders_with_model_table() -> None:
-    at = AppTest.from_file("../pages/home.py", default_timeout=60).run()
+    at = AppTest.from_file("../app.py", default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value.endswith("Hide & Seek")
     table = at.dataframe[0].value
