@@ -277,6 +277,8 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["iteration"])
         sampler.rng = np.random.default_rng([seed, start])
+    if start:
+        _truncate_log(log_path, start)
     mode = "a" if start else "w"
     with open(log_path, mode, newline="") as fh:
         writer = csv.writer(fh)
@@ -302,6 +304,13 @@ def train(
             if (iteration + 1) % checkpoint_every == 0 or iteration + 1 == iterations:
                 _checkpoint(model, optimizer, iteration + 1, out, state_path)
     return out
+
+
+def _truncate_log(log_path: Path, iteration: int) -> None:
+    """Drop the log rows past the checkpoint being resumed from, so the CSV has each iteration once."""
+    lines = log_path.read_text().splitlines(keepends=True) if log_path.is_file() else []
+    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= iteration]
+    log_path.write_text("".join(kept))
 
 
 def _checkpoint(
