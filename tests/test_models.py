@@ -86,3 +86,11 @@ def test_a_model_first_loaded_in_inference_mode_still_supports_gradients() -> No
     image = torch.rand(1, 3, 64, 64, requires_grad=True)
     classifier(image)[0, 0].backward()
     assert image.grad is not None and image.grad.abs().sum() > 0
+
+
+def test_a_file_without_a_pinned_hash_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    weights = tmp_path / "20180408-102900-casia-webface.pt"
+    torch.save({"w": torch.zeros(1)}, weights)
+    monkeypatch.setenv("HIDESEEK_FACENET_CASIA", str(weights))
+    available, reason = models.availability("facenet_casia")
+    assert not available and "no pinned sha256" in reason

@@ -34,14 +34,16 @@ class WeightFile:
     """One weight file: how to find it, its expected sha256, and what to tell a user when it is missing."""
 
     locate: Callable[[], Path | None]
-    sha256: str | None
+    sha256: str | None  # None: no trustworthy hash is known, so the file is refused
     missing_hint: str
 
     def verified_path(self) -> Path:
         path = self.locate()
         if path is None or not path.is_file():
             raise ModelUnavailable(f"no weights: {self.missing_hint}")
-        if self.sha256 is not None and sha256_file(path) != self.sha256:
+        if self.sha256 is None:
+            raise ModelUnavailable(f"no pinned sha256 for {path.name}: refusing to load an unverified weight file")
+        if sha256_file(path) != self.sha256:
             raise ModelUnavailable(f"weight file {path} does not match its expected sha256 (corrupt or replaced)")
         return path
 
@@ -222,14 +224,15 @@ REGISTRY: dict[str, ModelSpec] = {
             "facenet_vggface2",
             "VGGFace2",
             "20180402-114759-vggface2.pt",
-            None,
+            # As pinned by a public project that verifies this release file; not re-checkable offline here.
+            "281cebca8662831adb987a874bdcb36e73f5b1c6dc5ee5878f305e985625d99b",
             "HIDESEEK_FACENET_VGGFACE2",
         ),
         _facenet_spec(
             "facenet_casia",
             "CASIA-WebFace",
             "20180408-102900-casia-webface.pt",
-            None,
+            None,  # no trustworthy published hash found: refused even when present
             "HIDESEEK_FACENET_CASIA",
         ),
         ModelSpec(
