@@ -30,7 +30,9 @@ class ImageError(ValueError):
     """An input that cannot be used as an image; str(err) is a user-readable reason."""
 
 
-def open_image(source: bytes | str | Path, *, name: str | None = None, max_side: int | None = DEFAULT_MAX_SIDE) -> Image.Image:
+def open_image(
+    source: bytes | str | Path, *, name: str | None = None, max_side: int | None = DEFAULT_MAX_SIDE
+) -> Image.Image:
     """Open ``source`` as an upright RGB image, enforcing the policy in this module's docstring."""
     label = name or (Path(source).name if isinstance(source, (str, Path)) else "upload")
     data = _read_bytes(source, label)

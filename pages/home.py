@@ -11,15 +11,33 @@ from core.models import model_table
 
 TOOLS = [
     ("pages/waldo.py", "Find Waldo", "A Mask R-CNN trained here masks Waldo out of a full Where's Waldo page."),
-    ("pages/faces.py", "Faces", "Detect, align and embed faces; similarity matrix, threshold calibration from data, gallery search."),
-    ("pages/cloak.py", "Cloak", "Adversarial perturbations that stop a face recognizer from matching your photo, measured on the saved file."),
-    ("pages/attributions.py", "Attributions", "Why did the model say that? Captum maps side by side, scored for faithfulness."),
-    ("pages/grid.py", "Image grid", "Embed a collection, t-SNE/UMAP it and snap it to a grid where similar photos sit together."),
+    (
+        "pages/faces.py",
+        "Faces",
+        "Detect, align and embed faces; similarity matrix, threshold calibration from data, gallery search.",
+    ),
+    (
+        "pages/cloak.py",
+        "Cloak",
+        "Adversarial perturbations that stop a face recognizer from matching your photo, measured on the saved file.",
+    ),
+    (
+        "pages/attributions.py",
+        "Attributions",
+        "Why did the model say that? Captum maps side by side, scored for faithfulness.",
+    ),
+    (
+        "pages/grid.py",
+        "Image grid",
+        "Embed a collection, t-SNE/UMAP it and snap it to a grid where similar photos sit together.",
+    ),
 ]
 
 st.title("Hide & Seek")
-st.write("Vision models **seek** — find Waldo, recognise faces — and people **hide** — with adversarial cloaks. "
-         "Every number on these pages is measured on the image in front of you.")
+st.write(
+    "Vision models **seek** — find Waldo, recognise faces — and people **hide** — with adversarial cloaks. "
+    "Every number on these pages is measured on the image in front of you."
+)
 
 columns = st.columns(len(TOOLS))
 for column, (page, title, blurb) in zip(columns, TOOLS, strict=True):

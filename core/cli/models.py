@@ -9,7 +9,9 @@ from core.models import model_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("models", help="list the models, whether their real weights are available, and why not")
+    parser = subparsers.add_parser(
+        "models", help="list the models, whether their real weights are available, and why not"
+    )
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.add_argument("--no-load", action="store_true", help="only check files and hashes, do not build the models")
     parser.set_defaults(func=run)
