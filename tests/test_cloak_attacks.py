@@ -9,18 +9,6 @@ import torch.nn.functional as F
 from core.cloak.attacks import METHODS, Attack
 from core.cloak.classifier import _logits, top_k
 from core.faces import image_to_tensor
-from core.images import open_image
-from core.models import load_model
-
-
-@pytest.fixture(scope="module")
-def panda(data_dir):
-    return open_image(data_dir / "imagenet_samples" / "images" / "n02510455_giant_panda.JPEG")
-
-
-@pytest.fixture(scope="module")
-def mobilenet():
-    return load_model("mobilenet_v2").model
 
 
 def untargeted_loss(model, label: int):

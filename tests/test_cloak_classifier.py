@@ -7,18 +7,6 @@ import pytest
 from core.cloak.attacks import Attack
 from core.cloak.classifier import class_index, cloak_classifier, top_k
 from core.cloak.imageio import reopen_png
-from core.images import open_image
-from core.models import load_model
-
-
-@pytest.fixture(scope="module")
-def panda(data_dir):
-    return open_image(data_dir / "imagenet_samples" / "images" / "n02510455_giant_panda.JPEG")
-
-
-@pytest.fixture(scope="module")
-def mobilenet():
-    return load_model("mobilenet_v2").model
 
 
 def test_untargeted_fgsm_changes_the_top_class_of_the_saved_file(panda, mobilenet) -> None:

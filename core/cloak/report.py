@@ -20,6 +20,7 @@ from core.cloak.face_cloak import FaceCloak
 from core.cloak.imageio import reopen_png
 from core.cloak.quality import region_quality
 from core.cloak.transforms import half_size, jpeg_reencode
+from core.faces.detect import box_iou
 from core.images import to_array
 
 VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
@@ -28,14 +29,6 @@ VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "_jpeg75": lambda image: jpeg_reencode(image, 75),
     "_resize50": half_size,
 }
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def redetect(image: Image.Image, originals: list, scale: float) -> tuple[list, list[bool]]:
