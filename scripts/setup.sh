@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Create .venv and install the project's requirements; idempotent.
-# A stamp keyed on the requirement files' hashes skips reinstalling when nothing changed.
+# Stamps keyed on the requirement files' hashes skip reinstalling when nothing changed
+# (a --dev install also satisfies a plain one).
 # Usage: scripts/setup.sh [--dev]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-files=(requirements.txt requirements-nodeps.txt)
-if [[ "${1:-}" == "--dev" ]]; then files+=(requirements-dev.txt); fi
-stamp="$VENV/.stamp-$(cat "${files[@]}" | sha256sum | cut -c1-16)"
-if [[ -f "$stamp" ]]; then exit 0; fi
+DEV=0
+if [[ "${1:-}" == "--dev" ]]; then DEV=1; fi
+runtime_stamp="$VENV/.stamp-$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-16)"
+dev_stamp="$VENV/.stamp-dev-$(cat requirements.txt requirements-nodeps.txt requirements-dev.txt | sha256sum | cut -c1-16)"
+if [[ $DEV == 1 && -f "$dev_stamp" ]] || [[ $DEV == 0 && -f "$runtime_stamp" ]]; then exit 0; fi
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 "${pip[@]}" --upgrade pip
 "${pip[@]}" -r requirements.txt
 "${pip[@]}" --no-deps -r requirements-nodeps.txt
-if [[ "${1:-}" == "--dev" ]]; then "${pip[@]}" -r requirements-dev.txt; fi
 rm -f "$VENV"/.stamp-*
-touch "$stamp"
+touch "$runtime_stamp"
+if [[ $DEV == 1 ]]; then
+  "${pip[@]}" -r requirements-dev.txt
+  touch "$dev_stamp"
+fi
