@@ -74,8 +74,11 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _page_paths() -> list[str]:
-    """Every page script under pages/; st.navigation serves each at /<file stem>, the default (home) at /."""
-    return sorted(path.stem for path in (REPO / "pages").glob("*.py"))
+    """Every page script under pages/; st.navigation serves each at /<file stem>, the default (home) at /.
+
+    Home goes first, as a visitor arrives: until a session has run app.py's st.navigation, Streamlit treats a
+    deep link into a fresh server as a legacy pages/ app (see README, Troubleshooting)."""
+    return sorted((path.stem for path in (REPO / "pages").glob("*.py")), key=lambda stem: (stem != "home", stem))
 
 
 @pytest.mark.parametrize("page", _page_paths())
