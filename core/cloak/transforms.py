@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.images import open_image
+
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 # The IJG luminance and chrominance quantisation tables (JPEG standard, Annex K), quality 50.
@@ -138,8 +140,7 @@ def jpeg_reencode(image: Image.Image, quality: int) -> Image.Image:
     """The real thing the report measures: save as JPEG at ``quality`` with PIL and decode again."""
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
+    return open_image(buffer.getvalue(), name=f"jpeg{quality}", max_side=None)
 
 
 def half_size(image: Image.Image) -> Image.Image:

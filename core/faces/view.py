@@ -51,30 +51,12 @@ def heatmap_figure(
     )
     for index, thumbnail in enumerate(thumbnails):
         uri = _data_uri(thumbnail)
-        figure.add_layout_image(
-            source=uri,
-            x=-0.5,
-            y=index,
-            xref="x",
-            yref="y",
-            sizex=1.6,
-            sizey=1,
-            xanchor="right",
-            yanchor="middle",
-            layer="above",
-        )
-        figure.add_layout_image(
-            source=uri,
-            x=index,
-            y=-0.5,
-            xref="x",
-            yref="y",
-            sizex=1,
-            sizey=1.6,
-            xanchor="center",
-            yanchor="bottom",
-            layer="above",
-        )
+        # one thumbnail left of its row, one above its column
+        for placement in (
+            {"x": -0.5, "y": index, "sizex": 1.6, "sizey": 1, "xanchor": "right", "yanchor": "middle"},
+            {"x": index, "y": -0.5, "sizex": 1, "sizey": 1.6, "xanchor": "center", "yanchor": "bottom"},
+        ):
+            figure.add_layout_image(source=uri, xref="x", yref="y", layer="above", **placement)
     span = [-2.2, count - 0.5]
     figure.update_xaxes(range=span, showticklabels=False, showgrid=False, zeroline=False)
     figure.update_yaxes(
