@@ -18,6 +18,7 @@ from core.waldo.train import (
     load_train_pages,
     make_optimizer,
     new_model,
+    to_model_batch,
     train,
     train_step,
 )
@@ -51,7 +52,7 @@ def test_losses_fall_on_a_fixed_synthetic_batch() -> None:
     batch = [Tile(p.image, p.boxes, p.waldo_mask[None]) for p in pages]
     model = new_model()
     optimizer = make_optimizer(model, lr=0.01)
-    totals = [train_step(model, optimizer, batch)["total"] for _ in range(8)]
+    totals = [train_step(model, optimizer, to_model_batch(batch))["total"] for _ in range(8)]
     assert np.mean(totals[-2:]) < 0.7 * np.mean(totals[:2]), totals
 
 

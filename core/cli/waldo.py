@@ -32,6 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--checkpoint-every", type=int, default=250)
     train.add_argument("--resume", action="store_true", help="continue from OUT.train.pt")
     train.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a busy shared machine)")
+    train.add_argument("--device", default="auto", help="torch device: auto (a GPU if there is one), cpu, cuda, ...")
+    train.add_argument("--workers", type=int, default=0, help="processes drawing training tiles (0: in the main one)")
     train.set_defaults(func=run_train)
     add_find_and_eval(actions)
 
@@ -41,13 +43,23 @@ def _threads(count: int | None) -> None:
         torch.set_num_threads(count)
 
 
+def _train_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.empty(0, device=name)
+    except (RuntimeError, AssertionError) as err:
+        raise CliError(f"--device {name}: not usable here ({err})") from err
+    return name
+
+
 def run_train(args: argparse.Namespace) -> int:
     from core.waldo.train import train
 
     if args.data is not None and not (args.data / "annotations.json").is_file():
         raise CliError(f"{args.data}: no annotations.json there")
-    if args.iterations < 1 or args.batch < 1 or args.tile < 64:
-        raise CliError("--iterations and --batch must be positive and --tile at least 64")
+    if args.iterations < 1 or args.batch < 1 or args.tile < 64 or args.workers < 0:
+        raise CliError("--iterations and --batch must be positive, --tile at least 64 and --workers not negative")
     _threads(args.threads)
     out = train(
         args.data,
@@ -59,6 +71,8 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
+        device=_train_device(args.device),
+        workers=args.workers,
     )
     print(f"wrote {out} and {out.with_suffix('.losses.csv')}")
     return 0

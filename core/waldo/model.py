@@ -102,8 +102,8 @@ def build_waldo_model(config: WaldoConfig = WaldoConfig(), backbone_weights: Pat
 
 
 def state_dict_for_shipping(model: torch.nn.Module) -> OrderedDict[str, torch.Tensor]:
-    """fp16 copy of the floating-point tensors (halves the file); loading casts back to fp32."""
-    return OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items())
+    """CPU fp16 copy of the floating-point tensors (halves the file); loading casts back to fp32."""
+    return OrderedDict((k, (v.half() if v.is_floating_point() else v).cpu()) for k, v in model.state_dict().items())
 
 
 def load_waldo_model(path: Path) -> MaskRCNN:

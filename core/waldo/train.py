@@ -1,11 +1,14 @@
-"""Training the Waldo detector on CPU: a tile sampler over real pages and synthetic crowds, and the loop.
+"""Training the Waldo detector (CPU or GPU): a tile sampler over real pages and synthetic crowds, and the loop.
 
 Each batch mixes four kinds of tiles at the page's native scale (with a little scale jitter):
   - real positives: a training page cropped around one of its Waldo boxes, at a random offset
     (boxes too big for a tile, such as cover posters, are scaled down until they fit);
   - real hard negatives: a crop of a training page that touches no Waldo box (crowds, stamps of other characters);
-  - copy-paste: a hard negative with a polygon-masked Waldo from another training page pasted in at a random scale;
+  - copy-paste: a hard negative with a masked hidden Waldo from another training page pasted in at a random scale;
   - synthetic crowds from ``core.waldo.synth`` (15% of them without Waldo), in the proportions of SOURCE_WEIGHTS.
+Every tile is then flipped, and its colour, sharpness and JPEG quality jittered: 39 pages are few, and the model
+must not learn their particular scans. Tiles are drawn in DataLoader workers when ``workers`` > 0, and the model
+trains on a GPU when one is there; the shipped checkpoint is always a CPU fp16 state dict.
 Losses are the four Mask R-CNN losses the original plotted (rpn class, rpn box, class + box, mask), logged to CSV.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 import csv
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +33,12 @@ from core.waldo.model import build_waldo_model, state_dict_for_shipping
 from core.waldo.synth import make_page
 
 LOSS_COLUMNS = ("loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask")
-SOURCE_WEIGHTS = {"synthetic": 0.3, "positive": 0.35, "paste": 0.15, "negative": 0.2}
+SOURCE_WEIGHTS = {"synthetic": 0.2, "positive": 0.35, "paste": 0.25, "negative": 0.2}
 HIDDEN_WEIGHT = 3.0  # hidden figures are what the page is about: sample them 3x as often as stamps and posters
 MIN_VISIBLE = 0.6  # a Waldo cut by the tile edge is labelled only if this share of his box is inside
 GRAD_CLIP = 10.0  # a few odd tiles (huge posters, crowded decoys) must not blow up a small-batch step
+POSITIVE_SCALES = (0.6, 1.5)  # Waldo's height varies about 2.5x between books: teach the sizes between
+PASTE_MAX_SIDE = 160  # px: bigger cutouts are posters, not hidden figures
 
 
 @dataclass
@@ -79,13 +84,15 @@ def load_train_pages(folder: Path, annotations: Path | None = None, split: str =
 class TileSampler:
     """Draws training tiles of ``tile`` px from real pages and synthetic crowds, deterministically from ``seed``."""
 
-    def __init__(self, pages: list[TrainPage], tile: int = 256, seed: int = 0) -> None:
+    def __init__(self, pages: list[TrainPage], tile: int = 256, seed: int | Sequence[int] = 0) -> None:
         self.pages, self.tile = pages, tile
         self.rng = np.random.default_rng(seed)
         self.positives = [(p, i) for p in pages for i in p.instances]
         weights = np.asarray([HIDDEN_WEIGHT if i.kind == "hidden" else 1.0 for _, i in self.positives])
         self.positive_odds = weights / weights.sum() if len(weights) else weights
-        self.cutouts = [(p, i) for p in pages for i in p.instances if i.exact and max(i.mask.shape) <= 160]
+        self.cutouts = [
+            (p, i) for p in pages for i in p.instances if i.kind == "hidden" and max(i.mask.shape) <= PASTE_MAX_SIDE
+        ]
         self.sources: dict[str, Callable[[], Tile]] = {
             "synthetic": self._synthetic,
             "positive": self._positive,
@@ -119,9 +126,8 @@ class TileSampler:
         page, instance = self.positives[self.rng.choice(len(self.positives), p=self.positive_odds)]
         x0, y0, x1, y1 = instance.box
         longest = max(x1 - x0, y1 - y0)
-        scale = self.rng.uniform(0.75, 1.3)
-        scale = min(scale, 0.8 * self.tile / longest)
-        if longest * scale > 0.8 * self.tile or scale < 0.75:
+        scale = min(self.rng.uniform(*POSITIVE_SCALES), 0.8 * self.tile / longest)
+        if scale < POSITIVE_SCALES[0]:
             scale = 0.8 * self.tile / longest * self.rng.uniform(0.6, 1.0)
         span = self.tile / scale
         left = self.rng.uniform(x1 - span, x0) if span > x1 - x0 else x0
@@ -183,13 +189,23 @@ class TileSampler:
         return Tile(image, _mask_boxes(masks), masks)
 
     def _augment(self, tile: Tile) -> Tile:
+        """Flip, then jitter brightness, contrast, saturation, sharpness and JPEG quality like another scan would."""
         image, masks, boxes = tile.image, tile.masks, tile.boxes.copy()
         if self.rng.random() < 0.5:
             image, masks = image[:, ::-1], masks[:, :, ::-1]
             boxes[:, [0, 2]] = self.tile - boxes[:, [2, 0]]
-        gain, offset = self.rng.uniform(0.85, 1.15), self.rng.uniform(-15, 15)
-        image = np.clip(image.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
-        return Tile(np.ascontiguousarray(image), boxes, np.ascontiguousarray(masks))
+        pixels = image.astype(np.float32)
+        grey = pixels.mean(axis=2, keepdims=True)
+        pixels = grey + (pixels - grey) * self.rng.uniform(0.7, 1.3)
+        pixels = pixels * self.rng.uniform(0.8, 1.2) + self.rng.uniform(-20, 20)
+        image = np.ascontiguousarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        if self.rng.random() < 0.2:
+            image = cv2.GaussianBlur(image, (0, 0), self.rng.uniform(0.4, 1.0))
+        if self.rng.random() < 0.3:
+            quality = int(self.rng.integers(35, 90))
+            encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
+            image = np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1])
+        return Tile(image, boxes, np.ascontiguousarray(masks))
 
 
 def _overlaps(box, region) -> bool:
@@ -204,7 +220,10 @@ def _mask_boxes(masks: np.ndarray) -> np.ndarray:
     return np.asarray(boxes, np.float32).reshape(-1, 4)
 
 
-def to_model_batch(tiles: list[Tile]) -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]:
+Batch = tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]
+
+
+def to_model_batch(tiles: list[Tile]) -> Batch:
     """Tiles to torchvision's (images, targets) training input."""
     images = [torch.from_numpy(t.image).permute(2, 0, 1).float().div(255) for t in tiles]
     targets = [
@@ -218,10 +237,35 @@ def to_model_batch(tiles: list[Tile]) -> tuple[list[torch.Tensor], list[dict[str
     return images, targets
 
 
-def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, tiles: list[Tile]) -> dict[str, float]:
-    """One SGD step on ``tiles``; returns the four losses (and total) as floats."""
+class TileStream(torch.utils.data.IterableDataset):
+    """Endless training batches; each DataLoader worker draws from its own sampler, seeded by (seed, start, worker)."""
+
+    def __init__(self, pages: list[TrainPage], tile: int, batch: int, seed: int, start: int) -> None:
+        self.pages, self.tile, self.batch, self.seed, self.start = pages, tile, batch, seed, start
+
+    def __iter__(self) -> Iterator[Batch]:
+        worker = torch.utils.data.get_worker_info()
+        if worker is not None:
+            cv2.setNumThreads(1)  # the workers already fill the cores
+        sampler = TileSampler(self.pages, self.tile, seed=[self.seed, self.start, worker.id if worker else 0])
+        while True:
+            yield to_model_batch([sampler.sample() for _ in range(self.batch)])
+
+
+def batches(stream: TileStream, workers: int) -> Iterator[Batch]:
+    if not workers:
+        return iter(stream)
+    return iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, persistent_workers=True))
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch) -> dict[str, float]:
+    """One SGD step on ``batch`` (see ``to_model_batch``) on the model's device; returns the four losses and total."""
     model.train()
-    losses = model(*to_model_batch(tiles))
+    images, targets = batch
+    device = next(model.parameters()).device
+    images = [image.to(device, non_blocking=True) for image in images]
+    targets = [{k: v.to(device, non_blocking=True) for k, v in target.items()} for target in targets]
+    losses = model(images, targets)
     total = sum(losses.values())
     optimizer.zero_grad(set_to_none=True)
     total.backward()
@@ -260,14 +304,18 @@ def train(
     checkpoint_every: int = 250,
     resume: bool = False,
     progress: bool = True,
+    device: str = "cpu",
+    workers: int = 0,
 ) -> Path:
-    """Train and write ``out`` (fp16 state dict), ``out``.train.pt (resumable state) and ``out``.losses.csv."""
+    """Train and write ``out`` (fp16 state dict), ``out``.train.pt (resumable state) and ``out``.losses.csv.
+
+    ``device`` is a torch device ("cuda" trains on a GPU); ``workers`` > 0 draws tiles in that many processes.
+    """
     torch.manual_seed(seed)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     pages = load_train_pages(Path(data)) if data else []
-    sampler = TileSampler(pages, tile=tile, seed=seed)
-    model = new_model()
+    model = new_model().to(device)
     optimizer = make_optimizer(model, lr)
     state_path, log_path = out.with_suffix(".train.pt"), out.with_suffix(".losses.csv")
     start = 0
@@ -276,7 +324,7 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start = int(state["iteration"])
-        sampler.rng = np.random.default_rng([seed, start])
+    stream = batches(TileStream(pages, tile, batch, seed, start), workers)
     if start:
         _truncate_log(log_path, start)
     mode = "a" if start else "w"
@@ -289,7 +337,7 @@ def train(
             began = time.perf_counter()
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(iteration, iterations, lr)
-            losses = train_step(model, optimizer, [sampler.sample() for _ in range(batch)])
+            losses = train_step(model, optimizer, next(stream))
             seconds = time.perf_counter() - began
             writer.writerow(
                 [
