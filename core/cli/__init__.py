@@ -26,16 +26,18 @@ class CliError(RuntimeError):
 USER_ERRORS = (CliError, ImageError, ModelUnavailable, PathNotAllowed, FileNotFoundError)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given a known ``command``, only that tool's module is imported (the others' libraries stay out)."""
     parser = argparse.ArgumentParser(prog="python -m core", description="Hide & Seek command line")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
+    for name in [command] if command in COMMANDS else COMMANDS:
         importlib.import_module(f"core.cli.{name}").add_parser(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as err:

@@ -1,10 +1,13 @@
 """Training the Waldo detector (CPU or GPU): a tile sampler over real pages and synthetic crowds, and the loop.
 
-Each batch mixes four kinds of tiles at the page's native scale (with a little scale jitter):
+Each batch mixes four kinds of tiles, cut from the pages at scales that draw the hidden figure 22-110 px tall
+(log-uniform: the training pages' Waldos are mostly 45-90 px, other books' down to 25) and the crowds around him
+at 0.4-1.6x:
   - real positives: a training page cropped around one of its Waldo boxes, at a random offset
     (boxes too big for a tile, such as cover posters, are scaled down until they fit);
   - real hard negatives: a crop of a training page that touches no Waldo box (crowds, stamps of other characters);
-  - copy-paste: a hard negative with a masked hidden Waldo from another training page pasted in at a random scale;
+  - copy-paste: a hard negative with a polygon-masked hidden Waldo from another training page pasted in at a
+    random height (GrabCut masks are too rough to paste: their edges would teach a seam, not Waldo);
   - synthetic crowds from ``core.waldo.synth`` (15% of them without Waldo), in the proportions of SOURCE_WEIGHTS.
 Every tile is then flipped, and its colour, sharpness and JPEG quality jittered: 39 pages are few, and the model
 must not learn their particular scans. Tiles are drawn in DataLoader workers when ``workers`` > 0, and the model
@@ -37,7 +40,9 @@ SOURCE_WEIGHTS = {"synthetic": 0.2, "positive": 0.35, "paste": 0.25, "negative":
 HIDDEN_WEIGHT = 3.0  # hidden figures are what the page is about: sample them 3x as often as stamps and posters
 MIN_VISIBLE = 0.6  # a Waldo cut by the tile edge is labelled only if this share of his box is inside
 GRAD_CLIP = 10.0  # a few odd tiles (huge posters, crowded decoys) must not blow up a small-batch step
-POSITIVE_SCALES = (0.6, 1.5)  # Waldo's height varies about 2.5x between books: teach the sizes between
+HIDDEN_HEIGHTS = (22.0, 110.0)  # px: the hidden figure is drawn this tall on pages 700-2,500 px wide
+ICON_SCALES = (0.6, 1.5)  # stamps and posters: jitter around their own size
+BACKGROUND_SCALES = (0.4, 1.6)  # crowds are seen at the same range of scales as the hidden figures in them
 PASTE_MAX_SIDE = 160  # px: bigger cutouts are posters, not hidden figures
 
 
@@ -91,7 +96,10 @@ class TileSampler:
         weights = np.asarray([HIDDEN_WEIGHT if i.kind == "hidden" else 1.0 for _, i in self.positives])
         self.positive_odds = weights / weights.sum() if len(weights) else weights
         self.cutouts = [
-            (p, i) for p in pages for i in p.instances if i.kind == "hidden" and max(i.mask.shape) <= PASTE_MAX_SIDE
+            (p, i)
+            for p in pages
+            for i in p.instances
+            if i.exact and i.kind == "hidden" and max(i.mask.shape) <= PASTE_MAX_SIDE
         ]
         self.sources: dict[str, Callable[[], Tile]] = {
             "synthetic": self._synthetic,
@@ -126,8 +134,11 @@ class TileSampler:
         page, instance = self.positives[self.rng.choice(len(self.positives), p=self.positive_odds)]
         x0, y0, x1, y1 = instance.box
         longest = max(x1 - x0, y1 - y0)
-        scale = min(self.rng.uniform(*POSITIVE_SCALES), 0.8 * self.tile / longest)
-        if scale < POSITIVE_SCALES[0]:
+        if instance.kind == "hidden":  # the training pages' Waldos are taller than many others': draw a height
+            scale = self._log_uniform(*HIDDEN_HEIGHTS) / (y1 - y0)
+        else:
+            scale = self.rng.uniform(*ICON_SCALES)
+        if longest * scale > 0.8 * self.tile:
             scale = 0.8 * self.tile / longest * self.rng.uniform(0.6, 1.0)
         span = self.tile / scale
         left = self.rng.uniform(x1 - span, x0) if span > x1 - x0 else x0
@@ -136,7 +147,7 @@ class TileSampler:
 
     def _negative(self, attempts: int = 10) -> Tile:
         page = self.pages[self.rng.integers(len(self.pages))]
-        span = self.tile / self.rng.uniform(0.8, 1.25)
+        span = self.tile / self._log_uniform(*BACKGROUND_SCALES)
         height, width = page.image.shape[:2]
         for _ in range(attempts):
             left, top = self.rng.uniform(0, max(1, width - span)), self.rng.uniform(0, max(1, height - span))
@@ -149,7 +160,7 @@ class TileSampler:
         _, cutout = self.cutouts[self.rng.integers(len(self.cutouts))]
         x0, y0, x1, y1 = cutout.box
         source = next(p for p, i in self.cutouts if i is cutout).image[y0:y1, x0:x1]
-        scale = min(self.rng.uniform(20, 110) / (y1 - y0), 0.8 * self.tile / max(x1 - x0, y1 - y0))
+        scale = min(self._log_uniform(*HIDDEN_HEIGHTS) / (y1 - y0), 0.8 * self.tile / max(x1 - x0, y1 - y0))
         size = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
         patch = cv2.resize(source, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         mask = cv2.resize(cutout.mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
@@ -162,17 +173,24 @@ class TileSampler:
         boxes = np.concatenate([tile.boxes[keep], _mask_boxes(full)])
         return Tile(image, boxes, np.concatenate([tile.masks[keep], full]))
 
+    def _log_uniform(self, low: float, high: float) -> float:
+        return float(np.exp(self.rng.uniform(np.log(low), np.log(high))))
+
     def _crop(self, page: TrainPage, left: float, top: float, span: float) -> Tile:
-        """The page square (left, top, span) resized to the tile, with the Waldos visible enough inside it."""
+        """The page square (left, top, span) resized to the tile, with the Waldos visible enough inside it.
+
+        Shrinking goes through cv2.resize's area filter (warpAffine has none), so a shrunk crowd looks like a
+        low-resolution scan rather than an aliased one.
+        """
+        span = math.ceil(span) if span > self.tile else span
         scale = self.tile / span
         affine = np.float32([[scale, 0, -left * scale], [0, scale, -top * scale]])
-        image = cv2.warpAffine(
-            page.image,
-            affine,
-            (self.tile, self.tile),
-            flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REFLECT,
-        )
+        if scale < 1:
+            shift = np.float32([[1, 0, -left], [0, 1, -top]])
+            region = cv2.warpAffine(page.image, shift, (span, span), borderMode=cv2.BORDER_REFLECT)
+            image = cv2.resize(region, (self.tile, self.tile), interpolation=cv2.INTER_AREA)
+        else:
+            image = cv2.warpAffine(page.image, affine, (self.tile, self.tile), borderMode=cv2.BORDER_REFLECT)
         masks = []
         for instance in page.instances:
             if not _overlaps(instance.box, (left, top, left + span, top + span)):
