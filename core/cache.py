@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,10 +34,20 @@ def cached_array(namespace: str, key: str, compute: Callable[[], np.ndarray]) ->
         except (OSError, ValueError):
             path.unlink(missing_ok=True)  # a torn write from an interrupted run: recompute
     value = np.asarray(compute())
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, value, allow_pickle=False)
-    tmp.replace(path)
+    _save_atomically(path, value)
     return value
+
+
+def _save_atomically(path: Path, value: np.ndarray) -> None:
+    """Write through a temporary file of this writer's own, so concurrent writers (sessions, processes) never clash."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            np.save(fh, value, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _array_path(namespace: str, key: str) -> Path:

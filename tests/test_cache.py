@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from core.cache import _array_path, cached_array, content_hash
@@ -28,3 +32,19 @@ def test_content_hash_of_bytes_and_file_agree(tmp_path) -> None:
     path = tmp_path / "blob"
     path.write_bytes(b"hide and seek")
     assert content_hash(path) == content_hash(b"hide and seek")
+
+
+def test_concurrent_writers_of_one_key_all_succeed() -> None:
+    """Sessions or training processes that miss the same key at once each write their own temporary file."""
+    writers = 8
+    barrier = threading.Barrier(writers)
+    key = f"key-concurrent-{time.time_ns()}"
+
+    def compute() -> np.ndarray:
+        barrier.wait(timeout=10)  # everyone misses the cache, then everyone writes
+        return np.ones((256, 256), np.float32)
+
+    with ThreadPoolExecutor(writers) as pool:
+        results = list(pool.map(lambda _: cached_array("test", key, compute), range(writers)))
+    assert all(np.array_equal(r, np.ones((256, 256))) for r in results)
+    assert not list(_array_path("test", key).parent.glob("*.tmp"))
