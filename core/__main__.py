@@ -4,4 +4,5 @@ import sys
 
 from core.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # spawned tile workers import this module; they must not run the CLI
+    sys.exit(main())

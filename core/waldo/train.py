@@ -271,9 +271,14 @@ class TileStream(torch.utils.data.IterableDataset):
 
 
 def batches(stream: TileStream, workers: int) -> Iterator[Batch]:
+    """The stream itself, or ``workers`` spawned processes drawing from it (spawned, not forked: a fork of a process
+    holding OpenCV's and CUDA's thread pools can deadlock)."""
     if not workers:
         return iter(stream)
-    return iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, persistent_workers=True))
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=workers, persistent_workers=True, multiprocessing_context="spawn"
+    )
+    return iter(loader)
 
 
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch) -> dict[str, float]:
