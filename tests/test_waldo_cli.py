@@ -40,3 +40,9 @@ def test_train_and_eval_refuse_missing_inputs(tmp_path: Path, capsys: pytest.Cap
     assert main(["waldo", "eval", str(tmp_path), "--annotations", str(broken)]) == 2
     assert "cannot read annotations" in capsys.readouterr().err
     assert main(["waldo", "find", str(tmp_path / "x.png"), "--weights", str(tmp_path / "none.pt")]) == 2
+
+
+def test_train_refuses_a_device_this_machine_lacks(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["waldo", "train", "--out", str(tmp_path / "w.pt"), "--device", "no-such-device"]) == 2
+    assert "--device no-such-device: not usable here" in capsys.readouterr().err
+    assert not (tmp_path / "w.pt").exists()

@@ -63,3 +63,9 @@ def test_train_writes_weights_that_load_and_a_loss_log(tmp_path: Path) -> None:
     rows = list(csv.DictReader(out.with_suffix(".losses.csv").read_text().splitlines()))
     assert [int(r["iteration"]) for r in rows] == [1, 2]
     assert all(float(r[c]) >= 0 for r in rows for c in LOSS_COLUMNS)
+
+
+def test_spawned_tile_workers_feed_training(tmp_path: Path) -> None:
+    out = train(None, tmp_path / "w.pt", iterations=2, batch=1, tile=128, workers=1, progress=False)
+    rows = list(csv.DictReader(out.with_suffix(".losses.csv").read_text().splitlines()))
+    assert [int(r["iteration"]) for r in rows] == [1, 2] and all(float(r["total"]) > 0 for r in rows)
