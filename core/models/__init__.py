@@ -242,7 +242,7 @@ REGISTRY: dict[str, ModelSpec] = {
             weights=(
                 WeightFile(
                     user_file("HIDESEEK_WALDO_WEIGHTS", MODELS_DIR / "waldo.pt"),
-                    "ba79ddde59c849be82a1760d348cb2375666299e4d56fc5a6cda8fbc1bccfb76",
+                    "9819ab8875b8085d63e085440a670cb1b98facdd0d594896ebd5186d35f7834a",
                     "train it: python -m core waldo train",
                 ),
             ),
