@@ -21,7 +21,7 @@ import csv
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -32,11 +32,14 @@ from tqdm import tqdm
 from core.images import open_image, to_array
 from core.models import get_spec, load_state_dict
 from core.waldo.data import instance_masks, load_annotations, page_path, split_pages
-from core.waldo.model import build_waldo_model, state_dict_for_shipping
+from core.waldo.eval import box_iou, is_hit
+from core.waldo.infer import find_waldo
+from core.waldo.model import build_waldo_model, load_waldo_model, state_dict_for_shipping
 from core.waldo.synth import make_page
 
 LOSS_COLUMNS = ("loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask")
-SOURCE_WEIGHTS = {"synthetic": 0.2, "positive": 0.35, "paste": 0.25, "negative": 0.2}
+SOURCE_WEIGHTS = {"synthetic": 0.2, "positive": 0.35, "paste": 0.25, "negative": 0.2, "decoy": 0.2}
+DECOY_SCORE = 0.3  # a find this confident that hits no Waldo is a decoy worth training against
 HIDDEN_WEIGHT = 3.0  # hidden figures are what the page is about: sample them 3x as often as stamps and posters
 MIN_VISIBLE = 0.6  # a Waldo cut by the tile edge is labelled only if this share of his box is inside
 GRAD_CLIP = 10.0  # a few odd tiles (huge posters, crowded decoys) must not blow up a small-batch step
@@ -61,6 +64,7 @@ class TrainPage:
     name: str
     image: np.ndarray
     instances: list[Instance]
+    decoys: list[tuple[float, float, float, float]] = field(default_factory=list)  # a model's confident false finds
 
 
 @dataclass
@@ -86,6 +90,20 @@ def load_train_pages(folder: Path, annotations: Path | None = None, split: str =
     return pages
 
 
+def mine_decoys(model: torch.nn.Module, pages: list[TrainPage], progress: bool = True) -> int:
+    """Record on each page the finds of ``model`` scoring at least DECOY_SCORE that hit none of its Waldos."""
+    count = 0
+    for page in tqdm(pages, disable=not progress, desc="mining decoys"):
+        result = find_waldo(model, page.image)
+        page.decoys = [
+            d.box
+            for d in result.above(DECOY_SCORE)
+            if not any(is_hit(d.box, i.box) or box_iou(d.box, i.box) > 0.1 for i in page.instances)
+        ]
+        count += len(page.decoys)
+    return count
+
+
 class TileSampler:
     """Draws training tiles of ``tile`` px from real pages and synthetic crowds, deterministically from ``seed``."""
 
@@ -106,11 +124,15 @@ class TileSampler:
             "positive": self._positive,
             "paste": self._paste,
             "negative": self._negative,
+            "decoy": self._decoy,
         }
+        self.decoys = [(p, box) for p in pages for box in p.decoys]
         if not self.positives:
             self.sources.pop("positive")
         if not self.cutouts:
             self.sources.pop("paste")
+        if not self.decoys:
+            self.sources.pop("decoy")
         if not pages:
             self.sources = {"synthetic": self._synthetic}
 
@@ -133,11 +155,21 @@ class TileSampler:
     def _positive(self) -> Tile:
         page, instance = self.positives[self.rng.choice(len(self.positives), p=self.positive_odds)]
         x0, y0, x1, y1 = instance.box
-        longest = max(x1 - x0, y1 - y0)
         if instance.kind == "hidden":  # the training pages' Waldos are taller than many others': draw a height
             scale = self._log_uniform(*HIDDEN_HEIGHTS) / (y1 - y0)
         else:
             scale = self.rng.uniform(*ICON_SCALES)
+        return self._around(page, instance.box, scale)
+
+    def _decoy(self) -> Tile:
+        """A crop around one of the mined false finds (stripes, look-alikes), at about its own size."""
+        page, box = self.decoys[self.rng.integers(len(self.decoys))]
+        return self._around(page, box, self.rng.uniform(*ICON_SCALES))
+
+    def _around(self, page: TrainPage, box, scale: float) -> Tile:
+        """A tile holding ``box`` at ``scale`` (reduced if the box would not fit), at a random offset."""
+        x0, y0, x1, y1 = box
+        longest = max(x1 - x0, y1 - y0)
         if longest * scale > 0.8 * self.tile:
             scale = 0.8 * self.tile / longest * self.rng.uniform(0.6, 1.0)
         span = self.tile / scale
@@ -329,16 +361,24 @@ def train(
     progress: bool = True,
     device: str = "cpu",
     workers: int = 0,
+    init: Path | None = None,
 ) -> Path:
     """Train and write ``out`` (fp16 state dict), ``out``.train.pt (resumable state) and ``out``.losses.csv.
 
     ``device`` is a torch device ("cuda" trains on a GPU); ``workers`` > 0 draws tiles in that many processes.
+    ``init``: fine-tune a trained checkpoint instead of starting from ImageNet, with its confident false finds on
+    the training pages mined first and added to the tile mix as decoys (hard-negative mining).
     """
     torch.manual_seed(seed)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     pages = load_train_pages(Path(data)) if data else []
-    model = new_model().to(device)
+    model = load_waldo_model(init) if init else new_model()
+    if init and pages:
+        found = mine_decoys(model, pages, progress)  # on the CPU, as the shipped model runs
+        if progress:
+            tqdm.write(f"{found} decoys scoring >= {DECOY_SCORE} on {len(pages)} training pages")
+    model = model.to(device)
     optimizer = make_optimizer(model, lr)
     state_path, log_path = out.with_suffix(".train.pt"), out.with_suffix(".losses.csv")
     start = 0
