@@ -35,6 +35,8 @@ def test_bad_page_is_refused_untouched(tmp_path: Path, capsys: pytest.CaptureFix
 def test_train_and_eval_refuse_missing_inputs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["waldo", "train", "--data", str(tmp_path), "--out", str(tmp_path / "w.pt")]) == 2
     assert "no annotations.json" in capsys.readouterr().err
+    assert main(["waldo", "train", "--out", str(tmp_path / "w.pt"), "--init", str(tmp_path / "none.pt")]) == 2
+    assert "--init" in capsys.readouterr().err and not (tmp_path / "w.pt").exists()
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert main(["waldo", "eval", str(tmp_path), "--annotations", str(broken)]) == 2

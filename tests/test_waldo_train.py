@@ -1,4 +1,4 @@
-"""Training: the tile sampler on real pages, losses falling on a fixed synthetic batch, and a tiny end-to-end run."""
+"""Training: the tile sampler on real pages, hard-negative mining, losses falling on a fixed synthetic batch, and a tiny end-to-end run."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.models import load_model
+from core.waldo.eval import is_hit
 from core.waldo.model import load_waldo_model
 from core.waldo.synth import make_page
 from core.waldo.train import (
     LOSS_COLUMNS,
+    Instance,
     Tile,
     TileSampler,
+    TrainPage,
     load_train_pages,
     make_optimizer,
+    mine_decoys,
     new_model,
     to_model_batch,
     train,
@@ -69,3 +74,18 @@ def test_spawned_tile_workers_feed_training(tmp_path: Path) -> None:
     out = train(None, tmp_path / "w.pt", iterations=2, batch=1, tile=128, workers=1, progress=False)
     rows = list(csv.DictReader(out.with_suffix(".losses.csv").read_text().splitlines()))
     assert [int(r["iteration"]) for r in rows] == [1, 2] and all(float(r["total"]) > 0 for r in rows)
+
+
+def test_mined_decoys_are_confident_finds_that_hit_no_labelled_waldo() -> None:
+    page = make_page(900_300, (384, 512))
+    x0, y0, x1, y1 = page.waldo_box
+    waldo = Instance(page.waldo_box, page.waldo_mask[y0:y1, x0:x1], exact=True, kind="hidden")
+    model = load_model("waldo_maskrcnn").model
+    labelled, unlabelled = TrainPage("a", page.image, [waldo]), TrainPage("b", page.image, [])
+    mine_decoys(model, [labelled, unlabelled], progress=False)
+    assert not any(is_hit(box, page.waldo_box) for box in labelled.decoys)
+    # the same page with Waldo left unlabelled: the model's confident find of him is now a "false" find
+    assert any(is_hit(box, page.waldo_box) for box in unlabelled.decoys)
+    sampler = TileSampler([labelled, unlabelled], tile=128, seed=2)
+    assert "decoy" in sampler.sources
+    assert "decoy" not in TileSampler([TrainPage("c", page.image, [waldo])], tile=128).sources
