@@ -1,6 +1,6 @@
 """Training the Waldo detector (CPU or GPU): a tile sampler over real pages and synthetic crowds, and the loop.
 
-Each batch mixes four kinds of tiles, cut from the pages at scales that draw the hidden figure 22-110 px tall
+Each batch mixes these kinds of tiles, cut from the pages at scales that draw the hidden figure 22-110 px tall
 (log-uniform: the training pages' Waldos are mostly 45-90 px, other books' down to 25) and the crowds around him
 at 0.4-1.6x:
   - real positives: a training page cropped around one of its Waldo boxes, at a random offset
@@ -8,7 +8,10 @@ at 0.4-1.6x:
   - real hard negatives: a crop of a training page that touches no Waldo box (crowds, stamps of other characters);
   - copy-paste: a hard negative with a polygon-masked hidden Waldo from another training page pasted in at a
     random height (GrabCut masks are too rough to paste: their edges would teach a seam, not Waldo);
-  - synthetic crowds from ``core.waldo.synth`` (15% of them without Waldo), in the proportions of SOURCE_WEIGHTS.
+  - synthetic crowds from ``core.waldo.synth`` (15% of them without Waldo);
+  - decoys, only when fine-tuning a checkpoint (``init``): crops around its own confident false finds on the
+    training pages (hard-negative mining);
+in the proportions of SOURCE_WEIGHTS.
 Every tile is then flipped, and its colour, sharpness and JPEG quality jittered: 39 pages are few, and the model
 must not learn their particular scans. Tiles are drawn in DataLoader workers when ``workers`` > 0, and the model
 trains on a GPU when one is there; the shipped checkpoint is always a CPU fp16 state dict.
