@@ -10,7 +10,7 @@ from core.waldo.eval import is_hit
 from core.waldo.infer import find_waldo, hint_window, spotlight, tile_origins, zoom
 from core.waldo.synth import make_page
 
-UNSEEN_SEEDS = range(900_000, 900_020)  # training draws random 31-bit seeds for 256-px tiles: none of these pages
+UNSEEN_SEEDS = range(900_000, 900_020)  # training drew random 31-bit seeds for 256-px tiles, never these 384x512 pages
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Training: the tile sampler on real pages, hard-negative mining, losses falling on a fixed synthetic batch, and a tiny end-to-end run."""
+"""Training: the tile sampler on real pages, hard-negative mining, losses falling on a fixed synthetic batch,
+and tiny end-to-end runs (in-process and with spawned tile workers)."""
 
 from __future__ import annotations
 
