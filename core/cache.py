@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from core.config import cache_dir
 
@@ -23,6 +24,13 @@ def content_hash(data: bytes | Path | str) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def pixels_hash(image: Image.Image | np.ndarray) -> str:
+    """Hash of decoded pixels and their shape, not of the file: the same picture in another container (or re-saved)
+    hits the same cache entry, and equal bytes in another shape do not."""
+    pixels = np.ascontiguousarray(np.asarray(image))
+    return content_hash(f"{pixels.shape}".encode() + pixels.tobytes())
 
 
 def cached_array(namespace: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:

@@ -16,7 +16,7 @@ from core.attribution.faithfulness import Faithfulness, random_baseline, rank_by
 from core.attribution.methods import blackbox_occlusion
 from core.attribution.render import COLORMAPS, faithfulness_figure, overlay
 from core.attribution.sanity import FLAG_CORRELATION, SanityResult, sanity_check
-from core.cache import content_hash
+from core.cache import pixels_hash
 from core.faces import Face, available_recognizers, detect_faces
 from core.images import ImageError, open_image
 
@@ -102,7 +102,7 @@ def pick_face(side: str, default: str, column) -> tuple[str, object, int] | None
             if image is None:
                 st.info("Upload a photo for this side.")
                 return None
-        key = content_hash(image.tobytes() + str(image.size).encode())
+        key = pixels_hash(image)
         with st.spinner("Finding faces…"):
             faces = cached_faces(key, image)
         if not faces:
@@ -200,7 +200,7 @@ loaded = ui.model_or_error(MODEL)
 if loaded is None:
     st.stop()
 view = classifier_view(image)
-pixels_key = content_hash(view.pixels.tobytes())
+pixels_key = pixels_hash(view.pixels)
 top5 = top_predictions(loaded.model, view.inputs)
 names = categories()
 

@@ -8,7 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 import ui
-from core.cache import content_hash
+from core.cache import pixels_hash
 from core.config import MODELS_DIR
 from core.images import ImageError, open_image, to_array
 from core.models import get_spec
@@ -88,7 +88,7 @@ threshold = st.slider(
     "Confidence threshold", 0.05, 0.99, float(get_spec("waldo_maskrcnn").meta["threshold"]), 0.01, key="waldo_threshold"
 )
 with st.status("Searching the page tile by tile…") as status:
-    result = search(content_hash(np.ascontiguousarray(image).tobytes()), image, loaded.model)
+    result = search(pixels_hash(image), image, loaded.model)
     status.update(
         label=f"Searched {result.tiles} tiles of a {result.width}×{result.height} page in {result.seconds:.1f} s",
         state="complete",

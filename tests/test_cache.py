@@ -7,8 +7,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from PIL import Image
 
-from core.cache import _array_path, cached_array, content_hash
+from core.cache import _array_path, cached_array, content_hash, pixels_hash
 
 
 def test_second_call_is_served_from_disk() -> None:
@@ -48,3 +49,12 @@ def test_concurrent_writers_of_one_key_all_succeed() -> None:
         results = list(pool.map(lambda _: cached_array("test", key, compute), range(writers)))
     assert all(np.array_equal(r, np.ones((256, 256))) for r in results)
     assert not list(_array_path("test", key).parent.glob("*.tmp"))
+
+
+def test_pixels_hash_follows_pixels_not_containers() -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    assert pixels_hash(Image.fromarray(pixels)) == pixels_hash(pixels.copy())
+    assert pixels_hash(pixels.reshape(8, 6, 3)) != pixels_hash(pixels)  # same bytes, another picture
+    changed = pixels.copy()
+    changed[0, 0, 0] ^= 1
+    assert pixels_hash(changed) != pixels_hash(pixels)

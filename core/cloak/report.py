@@ -16,11 +16,11 @@ import numpy as np
 from PIL import Image
 
 from core import faces as face_api
+from core.boxes import box_iou
 from core.cloak.face_cloak import FaceCloak
 from core.cloak.imageio import reopen_png
 from core.cloak.quality import region_quality
 from core.cloak.transforms import half_size, jpeg_reencode
-from core.faces.detect import box_iou
 from core.images import to_array
 
 VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {

@@ -15,9 +15,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.cache import cached_array
+from core.cache import cached_array, pixels_hash
 from core.faces.detect import DETECT_LONG_SIDE, Face, detect_faces
-from core.faces.embed import embed_photos, image_hash
+from core.faces.embed import embed_photos
 from core.images import ImageError, open_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -210,7 +210,7 @@ def _analyze_chunk(photos: list[Photo], recognizer: str) -> list[PhotoResult]:
         except ImageError as err:
             results.append(PhotoResult(photo.name, photo.identity, error=str(err)))
             continue
-        key = image_hash(image)
+        key = pixels_hash(image)
         opened.append((photo, image, detect_faces_cached(image, key), key))
         results.append(None)
     embeddings = iter(embed_photos([(image, faces, key) for _, image, faces, key in opened], recognizer))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.boxes import box_iou
 from core.images import to_array
 from core.models import get_spec, load_model
 
@@ -62,15 +63,6 @@ def detect_faces(
         box_orig = ((box.reshape(2, 2) + 0.5) * ratio - 0.5).reshape(4)
         faces.append(Face(box=box_orig, prob=float(prob), landmarks=(points + 0.5) * ratio - 0.5))
     return faces
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two x0, y0, x1, y1 boxes."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def match_by_overlap(ours: list, theirs: list, min_iou: float = 0.3) -> list[tuple]:

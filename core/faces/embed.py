@@ -6,10 +6,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.cache import cached_array, content_hash
+from core.cache import cached_array, content_hash, pixels_hash
 from core.faces.align import align_batch, image_to_tensor
 from core.faces.detect import Face
-from core.images import to_array
 from core.models import availability, get_spec, load_model
 
 RECOGNIZERS = ("dlib_resnet29", "facenet_vggface2", "facenet_casia")
@@ -33,12 +32,6 @@ def embed_chips(chips: torch.Tensor, recognizer: str = "dlib_resnet29") -> torch
     """(N, D) raw embeddings of (N, 3, S, S) chips in 0..255, with gradients if the chips carry them."""
     model = load_model(recognizer).model
     return model(_standardize(chips, recognizer))
-
-
-def image_hash(image: Image.Image) -> str:
-    """Hash of the decoded pixels (not the file), so the same picture in another container hits the same cache."""
-    pixels = to_array(image)
-    return content_hash(f"{pixels.shape}".encode() + pixels.tobytes())
 
 
 class _NotCached(Exception):
@@ -65,7 +58,7 @@ def embed_faces(
 ) -> np.ndarray:
     """(N, D) float32 embeddings of ``faces`` in ``image``, in batches under inference_mode, cached on disk by
     (image hash, recognizer, face geometry). ``image_key`` skips re-hashing when the caller already has it."""
-    return embed_photos([(image, faces, image_key or image_hash(image))], recognizer)[0]
+    return embed_photos([(image, faces, image_key or pixels_hash(image))], recognizer)[0]
 
 
 def embed_photos(

@@ -35,7 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cache import cached_array, content_hash
+from core.cache import cached_array, pixels_hash
 from core.config import data_root
 
 VALIDATION_PAGES: tuple[str, ...] = (
@@ -164,7 +164,7 @@ def instance_masks(image: np.ndarray, page: PageAnnotation) -> list[np.ndarray]:
 
 def grabcut_mask(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     """Foreground inside ``box`` by GrabCut (cached by image content and box); the filled box if GrabCut fails."""
-    key = f"{content_hash(np.ascontiguousarray(image).tobytes())}:{[int(v) for v in box]}"
+    key = f"{pixels_hash(image)}:{[int(v) for v in box]}"
     return cached_array("waldo_grabcut", key, lambda: _grabcut(image, box)).astype(bool)
 
 

@@ -16,20 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.boxes import box_iou
 from core.images import open_image, to_array
 from core.waldo.data import PageAnnotation, page_path
 from core.waldo.infer import Detection, find_waldo
 
 HIT_IOU = 0.3
 AP_IOU = 0.5
-
-
-def box_iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def is_hit(box, truth) -> bool:

@@ -32,10 +32,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.boxes import box_iou
 from core.images import open_image, to_array
 from core.models import get_spec, load_state_dict
 from core.waldo.data import instance_masks, load_annotations, page_path, split_pages
-from core.waldo.eval import box_iou, is_hit
+from core.waldo.eval import is_hit
 from core.waldo.infer import find_waldo
 from core.waldo.model import build_waldo_model, load_waldo_model, state_dict_for_shipping
 from core.waldo.synth import make_page
