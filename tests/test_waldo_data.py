@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from core.images import open_image, to_array
-from core.waldo.data import VALIDATION_PAGES, box_kind, grabcut_mask, instance_masks, load_annotations, split_pages
+from core.waldo.data import (
+    PORTRAITS,
+    VALIDATION_PAGES,
+    box_kind,
+    grabcut_mask,
+    instance_masks,
+    load_annotations,
+    split_pages,
+)
 
 # Pages the data README (and an ORB homography check) shows sharing artwork: never split across train and val.
 SHARED_ARTWORK = [
@@ -37,6 +45,20 @@ def test_box_kinds_separate_the_stamp_from_the_hidden_figure(data_dir: Path) -> 
     assert page.box_kinds() == ["hidden", "icon"]
     assert box_kind(np.array([0, 0, 300, 900]), 1000, 1000) == "icon"  # poster-sized
     assert box_kind(np.array([500, 500, 520, 550]), 1000, 1000) == "hidden"
+
+
+def test_by_eye_portraits_are_icons_on_training_pages_only(data_dir: Path) -> None:
+    pages = load_annotations(data_dir / "waldo" / "annotations.json")
+    assert not set(PORTRAITS) & set(VALIDATION_PAGES)  # validation kinds come from the rule alone
+    assert pages["cs_004.jpg"].box_kinds() == ["icon"] * 7  # the poster and the six cover-grid heads
+    for file, indices in PORTRAITS.items():
+        page = pages[file]
+        rule = [box_kind(box, page.width, page.height) for box in page.boxes]
+        assert all(rule[k] == "hidden" for k in indices), file  # each entry corrects the rule, none is stale
+        assert [k for k, kind in enumerate(page.box_kinds()) if kind == "icon" and rule[k] == "hidden"] == sorted(
+            indices
+        )
+    assert pages["cs_019.jpg"].box_kinds() == ["hidden", "icon"]  # the beach Waldo stays a hidden figure
 
 
 def test_via_project_polygons_and_rects_become_boxes(tmp_path: Path) -> None:

@@ -16,9 +16,11 @@ Box kinds (for reporting hits on the hidden figure apart from the portraits)
 A box is an "icon" (stamp, seal, postcard, intro-panel portrait, cover or cut-out poster) when it is at least
 12% of the page height, or when it is a head-and-shoulders shape (height/width < 1.45) of at least 5% of the page
 height whose centre lies in the outer 15% band of the page, where the stamps and seals sit. Every other box is
-the "hidden" figure. Checked by eye against crops of every multi-box page. On training pages it calls the small
-cover-grid heads of cs_004/cs_032 and hey_5's seal and intro-panel Waldo "hidden"; on the validation pages it agrees
-with the eye (hiw_10's stamp is the one icon).
+the "hidden" figure. Checked by eye against crops of every multi-box page: on the validation pages the rule agrees
+with the eye (hiw_10's stamp is the one icon). On training pages it misreads 17 portraits as hidden figures: the
+cover-grid heads of cs_004 and cs_032, the stamps of cs_006, cs_032 and hiw_36, and hey_5's seal and intro-panel
+Waldo. PORTRAITS lists them, found in a contact sheet of every training box the rule calls hidden; training must
+not shrink a head-and-shoulders portrait to a hidden figure's size and teach its square box as one.
 
 Masks
 Polygon pages use their polygons. Box-only pages get a GrabCut mask initialised by the box (5 iterations, a 50%
@@ -59,6 +61,13 @@ ICON_PORTRAIT_ASPECT = 1.45
 ICON_PORTRAIT_MIN_HEIGHT = 0.05
 ICON_BAND = 0.15
 GRABCUT_MIN_FILL = 0.2
+PORTRAITS: dict[str, frozenset[int]] = {  # file -> indices of its boxes that are icons the size rule calls hidden
+    "cs_004.jpg": frozenset({1, 2, 3, 4, 5, 6}),
+    "cs_006.jpg": frozenset({0}),
+    "cs_032.jpg": frozenset({0, 1, 2, 3, 4, 5, 7}),
+    "hey_5.jpg": frozenset({1, 2}),
+    "hiw_36.jpg": frozenset({0}),
+}
 
 
 def waldo_dir() -> Path:
@@ -77,9 +86,10 @@ class PageAnnotation:
     source: str = ""
 
     def box_kinds(self, width: int | None = None, height: int | None = None) -> list[str]:
-        """ "hidden" or "icon" per box, by the rule in this module's docstring."""
+        """ "hidden" or "icon" per box, by the rule in this module's docstring and its by-eye PORTRAITS."""
         page_w, page_h = width or self.width, height or self.height
-        return [box_kind(box, page_w, page_h) for box in self.boxes]
+        portraits = PORTRAITS.get(self.file, frozenset())
+        return ["icon" if k in portraits else box_kind(box, page_w, page_h) for k, box in enumerate(self.boxes)]
 
 
 def box_kind(box: np.ndarray, page_width: int, page_height: int) -> str:
