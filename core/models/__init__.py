@@ -242,7 +242,7 @@ REGISTRY: dict[str, ModelSpec] = {
             weights=(
                 WeightFile(
                     user_file("HIDESEEK_WALDO_WEIGHTS", MODELS_DIR / "waldo.pt"),
-                    "9819ab8875b8085d63e085440a670cb1b98facdd0d594896ebd5186d35f7834a",
+                    "ff26005df392618f9c04856944778e57fbe922815c0704d0ebd73cafd8065844",
                     "train it: python -m core waldo train",
                 ),
             ),
