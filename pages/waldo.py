@@ -48,7 +48,7 @@ def loss_curves(path: str, modified: float) -> pd.DataFrame:
 
 st.title("Find Waldo")
 st.caption(
-    "A Mask R-CNN (MobileNetV2 backbone, trained on this machine's CPU on real pages and synthetic crowds) "
+    "A Mask R-CNN (MobileNetV2 backbone, trained in this project on real pages and synthetic crowds) "
     "searches the page in overlapping tiles at native scale and masks Waldo out, the rest of the page dimmed."
 )
 
