@@ -61,7 +61,7 @@ ICON_PORTRAIT_ASPECT = 1.45
 ICON_PORTRAIT_MIN_HEIGHT = 0.05
 ICON_BAND = 0.15
 GRABCUT_MIN_FILL = 0.2
-PORTRAITS: dict[str, frozenset[int]] = {  # file -> indices of its boxes that are icons the size rule calls hidden
+PORTRAITS: dict[str, frozenset[int]] = {  # shared-data file -> indices of its icon boxes the size rule calls hidden
     "cs_004.jpg": frozenset({1, 2, 3, 4, 5, 6}),
     "cs_006.jpg": frozenset({0}),
     "cs_032.jpg": frozenset({0, 1, 2, 3, 4, 5, 7}),
