@@ -242,7 +242,7 @@ REGISTRY: dict[str, ModelSpec] = {
             weights=(
                 WeightFile(
                     user_file("HIDESEEK_WALDO_WEIGHTS", MODELS_DIR / "waldo.pt"),
-                    "ff26005df392618f9c04856944778e57fbe922815c0704d0ebd73cafd8065844",
+                    "60fdf96a2aa5cd67d320bfc8787df6661f2984aacfc6498f3e99ed8cb373fda8",
                     "train it: python -m core waldo train",
                 ),
             ),
