@@ -37,6 +37,8 @@ def test_train_and_eval_refuse_missing_inputs(tmp_path: Path, capsys: pytest.Cap
     assert "no annotations.json" in capsys.readouterr().err
     assert main(["waldo", "train", "--out", str(tmp_path / "w.pt"), "--init", str(tmp_path / "none.pt")]) == 2
     assert "--init" in capsys.readouterr().err and not (tmp_path / "w.pt").exists()
+    assert main(["waldo", "train", "--out", str(tmp_path / "w.pt"), "--mine-decoys"]) == 2
+    assert "needs --init" in capsys.readouterr().err and not (tmp_path / "w.pt").exists()
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert main(["waldo", "eval", str(tmp_path), "--annotations", str(broken)]) == 2

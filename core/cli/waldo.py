@@ -34,8 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a busy shared machine)")
     train.add_argument("--device", default="auto", help="torch device: auto (a GPU if there is one), cpu, cuda, ...")
     train.add_argument("--workers", type=int, default=0, help="processes drawing training tiles (0: in the main one)")
+    train.add_argument("--init", type=Path, help="start from this trained checkpoint instead of ImageNet weights")
     train.add_argument(
-        "--init", type=Path, help="fine-tune this checkpoint, mining its false finds on the training pages as decoys"
+        "--mine-decoys", action="store_true", help="with --init: train against its false finds on the training pages"
     )
     train.set_defaults(func=run_train)
     add_find_and_eval(actions)
@@ -63,6 +64,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise CliError(f"{args.data}: no annotations.json there")
     if args.init is not None and not args.init.is_file():
         raise CliError(f"--init {args.init}: no such checkpoint")
+    if args.mine_decoys and args.init is None:
+        raise CliError("--mine-decoys needs --init: the decoys are a trained model's own false finds")
     if args.iterations < 1 or args.batch < 1 or args.tile < 64 or args.workers < 0:
         raise CliError("--iterations and --batch must be positive, --tile at least 64 and --workers not negative")
     _threads(args.threads)
@@ -79,6 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
         device=_train_device(args.device),
         workers=args.workers,
         init=args.init,
+        decoys=args.mine_decoys,
     )
     print(f"wrote {out} and {out.with_suffix('.losses.csv')}")
     return 0

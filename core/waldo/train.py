@@ -9,8 +9,8 @@ at 0.4-1.6x:
   - copy-paste: a hard negative with a polygon-masked hidden Waldo from another training page pasted in at a
     random height (GrabCut masks are too rough to paste: their edges would teach a seam, not Waldo);
   - synthetic crowds from ``core.waldo.synth`` (15% of them without Waldo);
-  - decoys, only when fine-tuning a checkpoint (``init``): crops around its own confident false finds on the
-    training pages (hard-negative mining);
+  - decoys, only when fine-tuning a checkpoint (``init``) with ``decoys``: crops around its own confident false
+    finds on the training pages (hard-negative mining);
 in the proportions of SOURCE_WEIGHTS.
 Every tile is then flipped, and its colour, sharpness and JPEG quality jittered: 39 pages are few, and the model
 must not learn their particular scans. Tiles are drawn in DataLoader workers when ``workers`` > 0, and the model
@@ -366,19 +366,20 @@ def train(
     device: str = "cpu",
     workers: int = 0,
     init: Path | None = None,
+    decoys: bool = False,
 ) -> Path:
     """Train and write ``out`` (fp16 state dict), ``out``.train.pt (resumable state) and ``out``.losses.csv.
 
     ``device`` is a torch device ("cuda" trains on a GPU); ``workers`` > 0 draws tiles in that many processes.
-    ``init``: fine-tune a trained checkpoint instead of starting from ImageNet, with its confident false finds on
-    the training pages mined first and added to the tile mix as decoys (hard-negative mining).
+    ``init``: fine-tune (or train on) a trained checkpoint instead of starting from ImageNet; with ``decoys``, its
+    confident false finds on the training pages are mined first and added to the tile mix (hard-negative mining).
     """
     torch.manual_seed(seed)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     pages = load_train_pages(Path(data)) if data else []
     model = load_waldo_model(init) if init else new_model()
-    if init and pages:
+    if init and decoys and pages:
         found = mine_decoys(model, pages, progress)  # on the CPU, as the shipped model runs
         if progress:
             tqdm.write(f"{found} decoys scoring >= {DECOY_SCORE} on {len(pages)} training pages")
