@@ -371,8 +371,8 @@ def train(
     """Train and write ``out`` (fp16 state dict), ``out``.train.pt (resumable state) and ``out``.losses.csv.
 
     ``device`` is a torch device ("cuda" trains on a GPU); ``workers`` > 0 draws tiles in that many processes.
-    ``init``: fine-tune (or train on) a trained checkpoint instead of starting from ImageNet; with ``decoys``, its
-    confident false finds on the training pages are mined first and added to the tile mix (hard-negative mining).
+    ``init``: start from a trained checkpoint instead of ImageNet weights (fine-tuning, continued training); with
+    ``decoys``, its confident false finds on the training pages are mined first and added to the tile mix.
     """
     torch.manual_seed(seed)
     out = Path(out)
