@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from core.cli import main
-from core.waldo.eval import average_precision, is_hit
-from core.waldo.infer import Detection
+from core.waldo.data import PageAnnotation
+from core.waldo.eval import average_precision, is_hit, summarise
+from core.waldo.infer import Detection, FindResult
 
 
 def _det(box, score: float) -> Detection:
@@ -29,6 +30,23 @@ def test_average_precision_on_hand_made_rankings() -> None:
     assert average_precision([([], truth, [False, False])]) is None
 
 
+def _record(name: str, truth: list[float], found: list[float]) -> tuple:
+    page = PageAnnotation(name, 200, 200, np.array([truth], float))
+    return page, (200, 200, 3), FindResult([_det(found, 0.9)], 0.1, 1, 200, 200), ["hidden"]
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_widens_with_mixed_pages() -> None:
+    hit, miss = [10, 10, 30, 50], [100, 100, 120, 140]
+    all_hits = summarise([_record(f"p{i}", hit, hit) for i in range(6)])
+    assert all_hits["ci95"]["ap50"] == [1.0, 1.0] and all_hits["ci95"]["top1_hit_rate"] == [1.0, 1.0]
+    mixed = summarise([_record(f"p{i}", hit, hit if i % 2 else miss) for i in range(6)])
+    low, high = mixed["ci95"]["top1_hit_rate"]
+    assert low < mixed["top1_hit_rate"] == 0.5 < high  # 3 of 6 pages: the interval is wide
+    low, high = mixed["ci95"]["ap50"]
+    assert low < mixed["ap50"] < high
+    assert summarise([_record(f"p{i}", hit, hit if i % 2 else miss) for i in range(6)])["ci95"] == mixed["ci95"]
+
+
 def test_top1_rule_accepts_overlap_or_centre_inside() -> None:
     truth = (100, 100, 120, 160)
     assert is_hit((100, 100, 120, 150), truth)
@@ -43,6 +61,8 @@ def test_eval_command_runs_on_real_validation_pages(data_dir: Path, capsys: pyte
     summary = json.loads(capsys.readouterr().out)
     assert summary["pages"] == 2 and summary["hidden"]["boxes"] == 2 and summary["icon"]["boxes"] == 1
     assert 0 <= summary["ap50"] <= 1 and summary["top1_hit_rate"] in (0.0, 0.5, 1.0)
+    low, high = summary["ci95"]["top1_hit_rate"]
+    assert low <= summary["top1_hit_rate"] <= high
     assert [p["file"] for p in summary["per_page"]] == ["hiw_10.jpg", "hiw_26.jpg"]
     assert main([*argv, "--only", "hiw_22.jpg"]) == 2  # a training page is refused in the validation split
     assert "not in the val split" in capsys.readouterr().err

@@ -170,7 +170,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        for key in ("pages", "ap50", "top1_hit_rate", "mean_seconds_per_page", "hidden", "icon"):
+        for key in ("pages", "ap50", "top1_hit_rate", "ci95", "mean_seconds_per_page", "hidden", "icon"):
             print(f"{key}: {summary[key]}")
     return 0
 
