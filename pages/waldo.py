@@ -12,8 +12,19 @@ from core.cache import pixels_hash
 from core.config import MODELS_DIR
 from core.images import ImageError, open_image, to_array
 from core.models import get_spec
-from core.waldo.data import VALIDATION_PAGES, waldo_dir
-from core.waldo.infer import FindResult, draw_boxes, find_waldo, hint_window, spotlight, window_mask, zoom
+from core.waldo.data import VALIDATION_PAGES, load_annotations, waldo_dir
+from core.waldo.eval import answer_ranks
+from core.waldo.infer import (
+    Detection,
+    FindResult,
+    draw_boxes,
+    draw_truth,
+    find_waldo,
+    hint_window,
+    spotlight,
+    window_mask,
+    zoom,
+)
 from core.waldo.synth import make_page
 from core.waldo.train import LOSS_COLUMNS
 
@@ -23,13 +34,33 @@ LOSS_LOG = MODELS_DIR / "waldo.losses.csv"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def synthetic_page(seed: int, waldo: bool) -> np.ndarray:
-    return make_page(seed, (768, 1024), waldo=waldo).image
+def synthetic_page(seed: int, waldo: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The page and its exact Waldo box (none when he is left out)."""
+    page = make_page(seed, (768, 1024), waldo=waldo)
+    return page.image, page.boxes
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def real_page(name: str) -> np.ndarray:
     return to_array(open_image(waldo_dir() / "pages" / name, max_side=None))
+
+
+@st.cache_data(show_spinner=False)
+def annotated_boxes(name: str) -> np.ndarray | None:
+    """The data folder's Waldo boxes for page ``name``; None when the page (or the annotation file) has none."""
+    path = waldo_dir() / "annotations.json"
+    page = load_annotations(path).get(name) if path.is_file() else None
+    return None if page is None else page.boxes
+
+
+def answer_note(ranks: list[int | None], detections: list[Detection]) -> str:
+    if not ranks:
+        return "The answer: no Waldo was drawn on this page, so every find here is a false alarm."
+    said = [
+        "not among the candidates" if rank is None else f"candidate {rank} (score {detections[rank - 1].score:.2f})"
+        for rank in ranks
+    ]
+    return f"The answer: the annotated Waldo{'s are' if len(ranks) > 1 else ' is'} {', '.join(said)}."
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -51,17 +82,24 @@ st.caption(
     "A Mask R-CNN (MobileNetV2 backbone, trained in this project on real pages and synthetic crowds) "
     "searches the page in overlapping tiles at native scale and masks Waldo out, the rest of the page dimmed."
 )
+measured = get_spec("waldo_maskrcnn").meta["validation"]
+st.caption(
+    f"How often it is right, measured on {measured['pages']} validation pages of artwork it never saw: its top find "
+    f"is Waldo on {measured['top1_hit_rate']:.0%} of pages (95% interval {measured['top1_ci95'][0]:.0%}–"
+    f"{measured['top1_ci95'][1]:.0%}), AP50 {measured['ap50']:.2f} ({measured['ap50_ci95'][0]:.2f}–"
+    f"{measured['ap50_ci95'][1]:.2f}). Scores are not probabilities; treat a find as a suggestion to check."
+)
 
 loaded = ui.model_or_error("waldo_maskrcnn")
 if loaded is None:
     st.stop()
 
 source = st.radio("Page", SOURCES, horizontal=True, key="waldo_source")
-image = None
+image = truth = None  # truth: the page's true Waldo boxes where known (synthetic or annotated), to check finds against
 if source == SOURCES[0]:
     seed = st.number_input("Crowd seed", min_value=0, max_value=10**6, value=7, step=1, key="waldo_seed")
     absent = st.checkbox("The same crowd without Waldo", key="waldo_absent")
-    image = synthetic_page(int(seed), not absent)
+    image, truth = synthetic_page(int(seed), not absent)
 elif source == SOURCES[1]:
     folder = waldo_dir() / "pages"
     names = sorted(p.name for p in folder.glob("*.jpg")) if folder.is_dir() else []
@@ -73,9 +111,11 @@ elif source == SOURCES[1]:
             "Page (validation pages were never trained on)", names, format_func=labels.get, key="waldo_page"
         )
         try:
-            image = real_page(name)
+            image, truth = real_page(name), annotated_boxes(name)
         except ImageError as err:
             st.error(str(err))
+        except ValueError as err:  # an unreadable annotations file: the page still works, without the answer
+            st.error(f"{waldo_dir() / 'annotations.json'}: {err}")
 else:
     upload = st.file_uploader("A Where's-Waldo page (JPEG/PNG/WebP)", type=None, key="waldo_upload")
     if upload is not None:
@@ -94,12 +134,17 @@ with st.status("Searching the page tile by tile…") as status:
         state="complete",
     )
 
+show_truth = False
+if truth is not None:
+    st.caption(answer_note(answer_ranks(result.detections, truth), result.detections))
+    show_truth = st.toggle("Show the answer (green)", key="waldo_truth")
+
 finds = result.above(threshold)
 if not finds:
     st.warning(f"No Waldo found above a confidence of {threshold:.2f}.")
     if result.detections:
         st.caption(f"The best candidate scored {result.detections[0].score:.2f}; lower the threshold to see it.")
-    st.image(image, width="stretch")
+    st.image(draw_truth(image, truth) if show_truth else image, width="stretch")
     st.stop()
 
 hints = st.toggle("Hint mode: narrow it down before showing him", key="waldo_hints")
@@ -110,7 +155,8 @@ if reveal != REVEAL[-1]:
     st.caption("The best find is somewhere in the bright part of the page.")
     st.stop()
 
-st.image(draw_boxes(spotlight(image, result.mask(threshold)), finds), width="stretch")
+found = draw_boxes(spotlight(image, result.mask(threshold)), finds)
+st.image(draw_truth(found, truth) if show_truth else found, width="stretch")
 st.subheader(f"{len(finds)} find{'s' if len(finds) > 1 else ''}")
 for column, (rank, detection) in zip(st.columns(min(len(finds), 5)), enumerate(finds[:5], start=1), strict=False):
     column.image(zoom(image, detection), caption=f"{rank}: score {detection.score:.2f}", width="stretch")

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from core.cli import main
-from core.waldo.data import PageAnnotation
-from core.waldo.eval import average_precision, is_hit, summarise
+from core.models import get_spec, load_model
+from core.waldo.data import PageAnnotation, load_annotations, split_pages
+from core.waldo.eval import answer_ranks, average_precision, evaluate, is_hit, summarise
 from core.waldo.infer import Detection, FindResult
 
 
@@ -28,6 +29,14 @@ def test_average_precision_on_hand_made_rankings() -> None:
     # a detection of a box that is not counted (another kind) is neither a hit nor a false alarm
     assert average_precision([(perfect, truth, [True, False])]) == pytest.approx(1.0)
     assert average_precision([([], truth, [False, False])]) is None
+
+
+def test_answer_ranks_name_the_first_find_on_each_true_box() -> None:
+    truth = np.array([[0, 0, 10, 20], [50, 50, 60, 70]], float)
+    finds = [_det([200, 200, 210, 220], 0.9), _det([50, 50, 60, 68], 0.8), _det([0, 0, 10, 20], 0.7)]
+    assert answer_ranks(finds, truth) == [3, 2]
+    assert answer_ranks(finds[:1], truth) == [None, None]
+    assert answer_ranks(finds, np.zeros((0, 4))) == []
 
 
 def _record(name: str, truth: list[float], found: list[float]) -> tuple:
@@ -66,3 +75,16 @@ def test_eval_command_runs_on_real_validation_pages(data_dir: Path, capsys: pyte
     assert [p["file"] for p in summary["per_page"]] == ["hiw_10.jpg", "hiw_26.jpg"]
     assert main([*argv, "--only", "hiw_22.jpg"]) == 2  # a training page is refused in the validation split
     assert "not in the val split" in capsys.readouterr().err
+
+
+def test_the_figures_the_page_shows_match_a_fresh_validation_run(data_dir: Path) -> None:
+    """The registry's measured validation figures (shown on the page and in the model card) are re-measured here."""
+    folder = data_dir / "waldo"
+    pages = split_pages(load_annotations(folder / "annotations.json"), "val")
+    summary = evaluate(load_model("waldo_maskrcnn").model, folder, pages)
+    measured = get_spec("waldo_maskrcnn").meta["validation"]
+    assert summary["pages"] == measured["pages"] == 14
+    assert summary["top1_hit_rate"] == pytest.approx(measured["top1_hit_rate"], abs=1e-3)
+    assert summary["ap50"] == pytest.approx(measured["ap50"], abs=5e-3)
+    assert summary["ci95"]["top1_hit_rate"] == pytest.approx(list(measured["top1_ci95"]), abs=0.02)
+    assert summary["ci95"]["ap50"] == pytest.approx(list(measured["ap50_ci95"]), abs=0.02)

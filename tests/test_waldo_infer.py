@@ -7,7 +7,7 @@ import pytest
 
 from core.models import load_model
 from core.waldo.eval import is_hit
-from core.waldo.infer import find_waldo, hint_window, spotlight, tile_origins, zoom
+from core.waldo.infer import draw_truth, find_waldo, hint_window, spotlight, tile_origins, zoom
 from core.waldo.synth import make_page
 
 UNSEEN_SEEDS = range(900_000, 900_020)  # training drew random 31-bit seeds for 256-px tiles, never these 384x512 pages
@@ -67,3 +67,14 @@ def test_hint_windows_shrink_and_keep_the_find(model) -> None:
         assert x0 <= best.box[0] and y0 <= best.box[1] and x1 >= best.box[2] - 1 and y1 >= best.box[3] - 1
         areas.append((x1 - x0) * (y1 - y0))
     assert areas == sorted(areas, reverse=True) and areas[0] == 512 * 384
+
+
+def test_the_answer_is_outlined_around_the_figure_on_a_copy() -> None:
+    page = make_page(900_400, (384, 512))
+    before = page.image.copy()
+    shown = draw_truth(page.image, page.boxes)
+    x0, y0, x1, y1 = page.waldo_box
+    assert np.array_equal(page.image, before)  # the input is never drawn on
+    assert np.array_equal(shown[y0:y1, x0:x1], before[y0:y1, x0:x1])  # the outline hides none of the figure
+    ring = shown[max(0, y0 - 5) : y1 + 5, max(0, x0 - 5) : x1 + 5]
+    assert (ring == (40, 220, 40)).all(axis=-1).sum() > 2 * ((x1 - x0) + (y1 - y0))

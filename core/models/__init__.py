@@ -253,6 +253,14 @@ REGISTRY: dict[str, ModelSpec] = {
                 "training_data": "../shared/data/waldo training split + synthetic crowds",
                 "output_size": "boxes, scores, masks",
                 "threshold": 0.5,
+                # measured by `python -m core waldo eval ... --split val` (tests/test_waldo_eval.py re-measures it)
+                "validation": {
+                    "pages": 14,
+                    "top1_hit_rate": 0.7143,
+                    "top1_ci95": (0.5, 0.9286),
+                    "ap50": 0.5591,
+                    "ap50_ci95": (0.3565, 0.7744),
+                },
             },
         ),
     )

@@ -34,6 +34,11 @@ def is_hit(box, truth) -> bool:
     return box_iou(box, truth) >= HIT_IOU or (truth[0] <= cx <= truth[2] and truth[1] <= cy <= truth[3])
 
 
+def answer_ranks(detections: list[Detection], truth: np.ndarray) -> list[int | None]:
+    """Per true box, the 1-based rank of the best find that hits it by the top-1 rule; None when no find does."""
+    return [next((rank for rank, d in enumerate(detections, start=1) if is_hit(d.box, box)), None) for box in truth]
+
+
 def average_precision(pages: list[tuple[list[Detection], np.ndarray, list[bool]]]) -> float | None:
     """AP50 over (detections, true boxes, counted?) per page; uncounted boxes swallow their matches silently."""
     total = sum(int(np.sum(counted)) for _, _, counted in pages)

@@ -190,15 +190,20 @@ def draw_boxes(image: np.ndarray, detections: list[Detection], color=(255, 40, 2
     """A copy of ``image`` with each detection's box and rank drawn on it."""
     out = np.ascontiguousarray(image).copy()
     for rank, detection in enumerate(detections, start=1):
-        x0, y0, x1, y1 = (int(round(v)) for v in detection.box)
-        cv2.rectangle(out, (x0 - thickness, y0 - thickness), (x1 + thickness, y1 + thickness), color, thickness)
-        cv2.putText(
-            out,
-            f"{rank}: {detection.score:.2f}",
-            (x0, max(12, y0 - 2 * thickness)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.6,
-            color,
-            2,
-        )
+        _outline(out, detection.box, f"{rank}: {detection.score:.2f}", color, thickness)
     return out
+
+
+def draw_truth(image: np.ndarray, boxes: np.ndarray, color=(40, 220, 40), thickness: int = 3) -> np.ndarray:
+    """A copy of ``image`` with the annotated Waldo boxes outlined: the answer to check the finds against."""
+    out = np.ascontiguousarray(image).copy()
+    for box in boxes:
+        _outline(out, box, "answer", color, thickness)
+    return out
+
+
+def _outline(out: np.ndarray, box, label: str, color, thickness: int) -> None:
+    """A rectangle just outside ``box`` (so it hides none of the figure) with ``label`` above it, drawn in place."""
+    x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+    cv2.rectangle(out, (x0 - thickness, y0 - thickness), (x1 + thickness, y1 + thickness), color, thickness)
+    cv2.putText(out, label, (x0, max(12, y0 - 2 * thickness)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, color, 2)
