@@ -54,13 +54,16 @@ def annotated_boxes(name: str) -> np.ndarray | None:
 
 
 def answer_note(ranks: list[int | None], detections: list[Detection]) -> str:
-    if not ranks:
-        return "The answer: no Waldo was drawn on this page, so every find here is a false alarm."
+    """Where the true Waldo(s) of the page rank among the finds, in words."""
     said = [
         "not among the candidates" if rank is None else f"candidate {rank} (score {detections[rank - 1].score:.2f})"
         for rank in ranks
     ]
-    return f"The answer: the annotated Waldo{'s are' if len(ranks) > 1 else ' is'} {', '.join(said)}."
+    if not said:
+        return "The answer: there is no Waldo on this page, so every find is a false alarm."
+    if len(said) == 1:
+        return f"The answer: Waldo is {said[0]}."
+    return f"The answer: this page has {len(said)} Waldos (a stamp or portrait counts): {'; '.join(said)}."
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
