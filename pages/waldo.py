@@ -85,6 +85,10 @@ st.caption(
     "A Mask R-CNN (MobileNetV2 backbone, trained in this project on real pages and synthetic crowds) "
     "searches the page in overlapping tiles at native scale and masks Waldo out, the rest of the page dimmed."
 )
+
+loaded = ui.model_or_error("waldo_maskrcnn")
+if loaded is None:
+    st.stop()
 measured = get_spec("waldo_maskrcnn").meta["validation"]
 st.caption(
     f"How often it is right, measured on {measured['pages']} validation pages of artwork it never saw: its top find "
@@ -92,10 +96,6 @@ st.caption(
     f"{measured['top1_ci95'][1]:.0%}), AP50 {measured['ap50']:.2f} ({measured['ap50_ci95'][0]:.2f}–"
     f"{measured['ap50_ci95'][1]:.2f}). Scores are not probabilities; treat a find as a suggestion to check."
 )
-
-loaded = ui.model_or_error("waldo_maskrcnn")
-if loaded is None:
-    st.stop()
 
 source = st.radio("Page", SOURCES, horizontal=True, key="waldo_source")
 image = truth = None  # truth: the page's true Waldo boxes where known (synthetic or annotated), to check finds against
