@@ -5,13 +5,15 @@ Pages stay thin: they call ``core`` for every computation and use these helpers 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 from PIL import Image
 
 from core import models
+from core.cache import ResultCache
 from core.config import PathNotAllowed, resolve_data_path
 from core.images import ImageError, open_image
 
@@ -20,6 +22,40 @@ from core.images import ImageError, open_image
 def load_model(name: str) -> models.LoadedModel:
     """Each model is built once per server process; raises ModelUnavailable (not cached) when it cannot load."""
     return models.load_model(name)
+
+
+T = TypeVar("T")
+# What a stage reports while it runs: the fraction done (0..1) and a line of text.
+Progress = Callable[[float, str], None]
+
+
+@st.cache_resource
+def results() -> ResultCache:
+    """The server's one store of expensive results (attacks, sweeps), shared by every session and bounded."""
+    return ResultCache(max_entries=64, max_bytes=512 << 20)
+
+
+def cached_stage(stage: str, key: Hashable, compute: Callable[[Progress], T], label: str) -> T:
+    """``compute(progress)`` once per (stage, key) for the whole server, its progress drawn in a bar that this call
+    creates in the current session. Nothing Streamlit runs inside a cached function, so a second visitor's hit can
+    never replay elements into a block of another session (Streamlit's CacheReplayClosureError). ``key`` holds
+    content hashes and frozen settings; a visitor asking for a result another visitor is computing waits for it."""
+    store = results()
+    found = store.get((stage, key))
+    if found is not None:
+        return found
+    bar = st.progress(0.0, text=label)
+
+    def progress(fraction: float, text: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+    def waiting() -> None:
+        bar.progress(0.0, text=f"{label} Another visitor is running the same job; waiting for its result…")
+
+    try:
+        return store.get_or_compute((stage, key), lambda: compute(progress), on_wait=waiting)
+    finally:
+        bar.empty()
 
 
 def model_or_error(name: str) -> models.LoadedModel | None:

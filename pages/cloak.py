@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.cache import content_hash
 from core.cloak.attacks import METHODS, Attack
-from core.cloak.classifier import class_index, cloak_classifier
+from core.cloak.classifier import ClassifierCloak, class_index, cloak_classifier
 from core.cloak.face_cloak import DEFAULT_RECOGNIZER, NoFaceError, cloak_faces
 from core.cloak.quality import amplified_difference
 from core.cloak.report import measure
@@ -53,45 +54,49 @@ def demo_identities() -> dict[str, str]:
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def run_face_cloak(
     photo: bytes,
     references: tuple[bytes, ...],
     target: bytes | None,
-    settings: dict,
+    attack: Attack,
+    robust: bool,
     recognizers: tuple[str, ...],
-    _progress,
 ) -> tuple[bytes, dict]:
-    """Cloak and measure, cached by the photos' bytes and the settings (the progress bar is not part of the key)."""
-    image = open_image(photo, name="photo")
-    cloak = cloak_faces(
-        image,
-        Attack(**settings["attack"]),
-        recognizers=recognizers,
-        references=[open_image(ref, name="reference photo") for ref in references],
-        target=open_image(target, name="target photo") if target else None,
-        robust=settings["robust"],
-        callback=_progress,
-    )
-    return cloak.png, measure(cloak)
+    """Cloak and measure, once per server for the same photos (by content hash) and settings."""
+
+    def compute(progress: ui.Progress) -> tuple[bytes, dict]:
+        cloak = cloak_faces(
+            open_image(photo, name="photo"),
+            attack,
+            recognizers=recognizers,
+            references=[open_image(ref, name="reference photo") for ref in references],
+            target=open_image(target, name="target photo") if target else None,
+            robust=robust,
+            callback=attack_progress(progress, "nearest distance / threshold"),
+        )
+        return cloak.png, measure(cloak)
+
+    key = (content_hash(photo), tuple(map(content_hash, references)), target and content_hash(target))
+    return ui.cached_stage("face_cloak", (*key, attack, robust, recognizers), compute, "Attacking…")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def run_classifier_cloak(photo: bytes, target: int | None, settings: dict, _model, _progress):
-    """Classifier attack, cached by the photo's bytes, target class and settings."""
-    return cloak_classifier(
-        open_image(photo, name="photo"), _model, Attack(**settings["attack"]), target=target, callback=_progress
-    )
+def run_classifier_cloak(photo: bytes, target: int | None, attack: Attack, model) -> ClassifierCloak:
+    """Classifier attack, once per server for the same photo (by content hash), target class and settings."""
+
+    def compute(progress: ui.Progress) -> ClassifierCloak:
+        image = open_image(photo, name="photo")
+        return cloak_classifier(image, model, attack, target=target, callback=attack_progress(progress, "loss"))
+
+    return ui.cached_stage("classifier_cloak", (content_hash(photo), target, attack), compute, "Attacking…")
 
 
-def progress_bar(unit: str):
-    """An st.progress bar and the attack callback that feeds it (step, steps, current value)."""
-    bar = st.progress(0.0, text="Attacking…")
+def attack_progress(progress: ui.Progress, unit: str):
+    """The attack's callback (step, steps, current value) drawn through the page's progress bar."""
 
     def update(step: int, steps: int, value: float) -> None:
-        bar.progress(step / steps, text=f"Attacking: step {step}/{steps}, {unit} {value:.3f}")
+        progress(step / steps, f"Attacking: step {step}/{steps}, {unit} {value:.3f}")
 
-    return bar, update
+    return update
 
 
 def show_before_after(original, cloaked_png: bytes, download_name: str) -> None:
@@ -129,13 +134,7 @@ random_start = st.checkbox(
     help="Madry et al.'s uniform start in the eps-ball: stronger against classifiers, but on faces it spreads noise "
     "over the whole mask and lowers SSIM by about 0.03 at eps 8.",
 )
-attack_settings = {
-    "method": method,
-    "eps": float(eps),
-    "steps": int(steps),
-    "step_size": float(step_size),
-    "random_start": random_start,
-}
+attack = Attack(method=method, eps=float(eps), steps=int(steps), step_size=float(step_size), random_start=random_start)
 
 if mode == "Face recognizer":
     photo, photo_name = uploaded_or_demo("Photo to protect (default: a demo photo)", DEMO_PHOTO, "photo")
@@ -164,15 +163,12 @@ if mode == "Face recognizer":
         help="Only recognizers whose real weights are installed are listed.",
     )
     if st.button("Run attack", type="primary", key="run_faces") and ui.model_or_error(DEFAULT_RECOGNIZER):
-        settings = {"attack": attack_settings, "robust": robust}
         chosen = tuple(recognizers) if ensemble else (DEFAULT_RECOGNIZER,)
-        bar, update = progress_bar("nearest distance / threshold")
         try:
-            png, report = run_face_cloak(photo, references, target, settings, chosen, update)
+            png, report = run_face_cloak(photo, references, target, attack, robust, chosen)
             st.session_state["face_result"] = (photo, photo_name, png, report)
         except (ImageError, NoFaceError) as err:
             st.error(str(err))
-        bar.empty()
     if "face_result" in st.session_state:
         original_bytes, original_name, png, report = st.session_state["face_result"]
         show_before_after(
@@ -194,13 +190,11 @@ else:
     loaded = ui.model_or_error("mobilenet_v2")
     if st.button("Run attack", type="primary", key="run_classifier") and loaded:
         target = None if target_name == "(untargeted)" else class_index(target_name)
-        bar, update = progress_bar("loss")
         try:
-            result = run_classifier_cloak(photo, target, {"attack": attack_settings}, loaded.model, update)
+            result = run_classifier_cloak(photo, target, attack, loaded.model)
             st.session_state["classifier_result"] = (photo, photo_name, result)
         except ImageError as err:
             st.error(str(err))
-        bar.empty()
     if "classifier_result" in st.session_state:
         original_bytes, original_name, result = st.session_state["classifier_result"]
         show_before_after(

@@ -1,4 +1,5 @@
-"""The on-disk array cache computes once, survives torn files and never pickles."""
+"""The on-disk array cache computes once, survives torn files and never pickles; the in-memory result cache is
+shared, bounded and computes a key once."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from core.cache import _array_path, cached_array, content_hash, pixels_hash
+from core.cache import ResultCache, _array_path, approximate_size, cached_array, content_hash, pixels_hash
 
 
 def test_second_call_is_served_from_disk() -> None:
@@ -58,3 +60,50 @@ def test_pixels_hash_follows_pixels_not_containers() -> None:
     changed = pixels.copy()
     changed[0, 0, 0] ^= 1
     assert pixels_hash(changed) != pixels_hash(pixels)
+
+
+def test_result_cache_computes_a_key_once_when_two_visitors_ask_at_the_same_time() -> None:
+    cache, calls, waited = ResultCache(), [], []
+    started = threading.Event()
+
+    def slow() -> bytes:
+        calls.append(1)
+        started.set()
+        time.sleep(0.3)
+        return b"cloak"
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(cache.get_or_compute, "key", slow)
+        started.wait(5)
+        second = pool.submit(cache.get_or_compute, "key", slow, lambda: waited.append(1))
+        assert first.result() == second.result() == b"cloak"
+    assert len(calls) == 1 and waited == [1]  # the second visitor was told it waits for the first's job
+
+
+def test_result_cache_is_bounded_by_entries_and_bytes_and_evicts_the_least_recently_used() -> None:
+    cache = ResultCache(max_entries=3, max_bytes=10_000)
+    for key in "abc":
+        cache.get_or_compute(key, lambda: b"x" * 1000)
+    cache.get("a")  # a is now the most recently used
+    cache.get_or_compute("d", lambda: b"x" * 1000)
+    assert len(cache) == 3 and cache.get("b") is None and cache.get("a") is not None
+    cache.get_or_compute("big", lambda: b"x" * 9_500)
+    assert cache.nbytes <= 10_000 and cache.get("big") is not None
+    assert cache.get_or_compute("huge", lambda: b"x" * 20_000) == b"x" * 20_000  # returned, never kept
+    assert cache.get("huge") is None and cache.nbytes <= 10_000
+
+
+def test_result_cache_does_not_keep_failures() -> None:
+    cache = ResultCache()
+
+    def fail() -> bytes:
+        raise ValueError("no face found in the photo")
+
+    with pytest.raises(ValueError, match="no face"):
+        cache.get_or_compute("key", fail)
+    assert cache.get("key") is None and cache.get_or_compute("key", lambda: b"ok") == b"ok"
+
+
+def test_approximate_size_counts_what_a_result_holds() -> None:
+    report = {"png": b"x" * 5000, "pixels": np.zeros((10, 10, 3), np.uint8), "rows": [{"ssim": 0.9}] * 3}
+    assert 5300 <= approximate_size(report) <= 8000
