@@ -53,7 +53,10 @@ def detect_faces(
         small = image.resize(
             (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BOX
         )
-    boxes, probs, landmarks = load_model("mtcnn").model.detect(to_array(small))
+    detector = load_model("mtcnn").model
+    if min(small.size) < detector.min_face_size:
+        return []  # no face of MTCNN's smallest size fits (its image pyramid would be empty and it would crash)
+    boxes, probs, landmarks = detector.detect(to_array(small))
     # pixel centres: x_small + 0.5 = (x + 0.5) * scale, per axis with the exact resize ratio
     ratio = np.array([image.width / small.width, image.height / small.height])
     faces = []
