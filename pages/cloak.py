@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from functools import cached_property
+
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 import ui
 from core.cache import content_hash
 from core.cloak.attacks import METHODS, Attack
 from core.cloak.classifier import ClassifierCloak, class_index, cloak_classifier
-from core.cloak.face_cloak import DEFAULT_RECOGNIZER, NoFaceError, cloak_faces
+from core.cloak.face_cloak import NoFaceError, cloak_faces
+from core.cloak.presets import DEFAULT_PRESET, PRESETS
 from core.cloak.quality import amplified_difference
-from core.cloak.report import measure
+from core.cloak.report import leave_one_out, measure
 from core.config import data_root
-from core.faces import available_recognizers
+from core.faces import RECOGNIZERS, available_recognizers
 from core.images import ImageError, open_image, to_array
+from core.models import availability, get_spec
 from core.models.builders import imagenet_categories
 
 DEMO_PHOTO = "faces/Colin_Powell/Colin_Powell_0001.jpg"
@@ -22,11 +28,18 @@ DEMO_REFERENCE = "faces/Colin_Powell/Colin_Powell_0002.jpg"
 DEMO_CLASSIFIER_PHOTO = "imagenet_samples/images/n02510455_giant_panda.JPEG"
 METHOD_NAMES = {"fgsm": "FGSM (one step)", "pgd": "PGD (random start)", "mifgsm": "MI-FGSM (momentum)"}
 REPORT_COLUMNS = [
-    "face", "recognizer", "threshold", "references", "distance_before", "distance_after", "protected",
+    "face", "recognizer", "attacked", "threshold", "references", "distance_before", "distance_after", "protected",
     "protected_after_jpeg90", "protected_after_jpeg75", "protected_after_resize50",
     "distance_after_jpeg75", "redetected", "ssim", "dssim", "psnr", "linf", "l2",
 ]  # fmt: skip
 IMPERSONATION_COLUMNS = ["target_distance_before", "target_distance_after", "impersonated", "impersonated_after_jpeg75"]
+
+BLACK_BOX_MEANING = """
+Each held-out recognizer is one the cloak **never saw**: the photo was cloaked against the others and measured on
+it, as a real service's recognizer would see it. "Protected against N of M recognizers it never saw" is the figure
+that predicts a recognizer outside this tool; the white-box table below does not. The cloak you download attacks
+all the recognizers you chose, so against a new recognizer expect about this black-box rate, not the white-box one.
+"""
 
 THREAT_MODEL = """
 **Threat model: evasion at match time.** A recognizer compares your cloaked photo with other photos of you (a
@@ -36,7 +49,8 @@ on the saved PNG (decoded again, faces detected again), and again after JPEG 90/
 
 This is **not** gallery poisoning (Fawkes-style), where cloaked photos are meant to corrupt a model *trained* on
 them so that it later fails on your clean photos. A match-time cloak only protects the photos that carry it, and
-only against recognizers like the ones it was optimised for.
+only against recognizers like the ones it was optimised for. Real recognizers are black boxes: the report measures
+the cloak on recognizers it was never optimised against (leave-one-out) and shows those figures first.
 """
 
 
@@ -54,30 +68,61 @@ def demo_identities() -> dict[str, str]:
     }
 
 
-def run_face_cloak(
-    photo: bytes,
-    references: tuple[bytes, ...],
-    target: bytes | None,
-    attack: Attack,
-    robust: bool,
-    recognizers: tuple[str, ...],
-) -> tuple[bytes, dict]:
+def run_face_cloak(request: FaceRequest) -> tuple[bytes, dict]:
     """Cloak and measure, once per server for the same photos (by content hash) and settings."""
 
     def compute(progress: ui.Progress) -> tuple[bytes, dict]:
+        image, options = request.open()
         cloak = cloak_faces(
-            open_image(photo, name="photo"),
-            attack,
-            recognizers=recognizers,
-            references=[open_image(ref, name="reference photo") for ref in references],
-            target=open_image(target, name="target photo") if target else None,
-            robust=robust,
+            image,
+            request.attack,
+            recognizers=request.recognizers,
+            observers=request.observers,
             callback=attack_progress(progress, "nearest distance / threshold"),
+            **options,
         )
         return cloak.png, measure(cloak)
 
-    key = (content_hash(photo), tuple(map(content_hash, references)), target and content_hash(target))
-    return ui.cached_stage("face_cloak", (*key, attack, robust, recognizers), compute, "Attacking…")
+    return ui.cached_stage("face_cloak", request.key, compute, "Attacking…")
+
+
+def run_leave_one_out(request: FaceRequest) -> dict:
+    """One more cloak per attacked recognizer, without it, measured on it: the black-box estimate."""
+
+    def compute(progress: ui.Progress) -> dict:
+        image, options = request.open()
+        callback = attack_progress(progress, "nearest distance / threshold")
+        return leave_one_out(image, request.attack, request.recognizers, callback=callback, **options)
+
+    return ui.cached_stage("leave_one_out", request.key, compute, "Black-box check: attacking without each recognizer…")
+
+
+@dataclass(frozen=True)
+class FaceRequest:
+    """Everything a face cloak depends on: the photos' bytes and the settings; ``key`` (content hashes) is its cache key."""
+
+    photo: bytes
+    references: tuple[bytes, ...]
+    target: bytes | None
+    attack: Attack
+    robust: bool
+    recognizers: tuple[str, ...]
+    observers: tuple[str, ...]
+
+    @cached_property
+    def key(self) -> tuple:
+        photos = (content_hash(self.photo), tuple(map(content_hash, self.references)))
+        target = self.target and content_hash(self.target)
+        return (*photos, target, self.attack, self.robust, self.recognizers, self.observers)
+
+    def open(self) -> tuple[Image.Image, dict]:
+        """The photo and the cloak options (references, target, robust) decoded from the bytes."""
+        options = {
+            "references": [open_image(ref, name="reference photo") for ref in self.references],
+            "target": open_image(self.target, name="target photo") if self.target else None,
+            "robust": self.robust,
+        }
+        return open_image(self.photo, name="photo"), options
 
 
 def run_classifier_cloak(photo: bytes, target: int | None, attack: Attack, model) -> ClassifierCloak:
@@ -108,6 +153,55 @@ def show_before_after(original, cloaked_png: bytes, download_name: str) -> None:
     st.download_button("Download cloaked PNG", cloaked_png, file_name=download_name, mime="image/png")
 
 
+def apply_preset() -> None:
+    """Move the sliders to the chosen preset's values (the user may move them again afterwards)."""
+    chosen = PRESETS[st.session_state.get("preset") or DEFAULT_PRESET]
+    values = asdict(chosen.attack)
+    for key in ("method", "eps", "steps", "step_size", "random_start", "input_diversity", "translation_sigma"):
+        st.session_state[key] = values[key]
+    st.session_state["eps"] = int(values["eps"])
+    st.session_state["robust"] = chosen.robust
+
+
+def show_face_report(report: dict, loo: dict | None) -> None:
+    """Black-box figures first (they predict a real recognizer), then every recognizer on the saved file."""
+    rows = pd.DataFrame(report["faces"])
+    columns = REPORT_COLUMNS + (IMPERSONATION_COLUMNS if report["mode"] == "impersonate" else [])
+    if loo is not None:
+        verdict = "protected" if loo["verdict"] == "protected" else "impersonated"
+        st.subheader(
+            f"Black box: {verdict} against {loo['unseen_recognizers_beaten']} of {loo['of']} recognizers it never saw"
+        )
+        st.markdown(BLACK_BOX_MEANING)
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "held-out recognizer (never seen)": name,
+                        "attacked instead": ", ".join(result["attacked_with"]),
+                        verdict: result[verdict],
+                        f"{verdict} after JPEG 75": result[f"{verdict}_after_jpeg75"],
+                    }
+                    for name, result in loo["black_box"].items()
+                ]
+            ),
+            hide_index=True,
+        )
+    attacked = rows[rows["attacked"]]
+    unseen = rows[~rows["attacked"]]
+    st.subheader(
+        f"White box: {int(attacked['protected'].sum())}/{len(attacked)} face-recognizer pairs protected on the saved file"
+    )
+    st.caption(
+        f"{report['faces_found']} face(s); attack {report['seconds']} s, measuring {report['measure_seconds']} s. "
+        "White-box figures are about the recognizers the cloak was optimised against: they do not predict others."
+    )
+    st.dataframe(attacked[[c for c in columns if c in rows]], hide_index=True, key="white_box_table")
+    if len(unseen):
+        st.subheader(f"Not attacked: {int(unseen['protected'].sum())}/{len(unseen)} pairs protected (black box)")
+        st.dataframe(unseen[[c for c in columns if c in rows]], hide_index=True, key="unseen_table")
+
+
 def uploaded_or_demo(label: str, demo: str, key: str) -> tuple[bytes, str]:
     upload = st.file_uploader(label, type=["jpg", "jpeg", "png", "webp", "bmp", "tiff", "gif"], key=key)
     if upload is not None:
@@ -119,22 +213,59 @@ st.title("Cloak")
 st.markdown(THREAT_MODEL)
 
 mode = st.radio("Attack", ["Face recognizer", "ImageNet classifier"], horizontal=True, key="mode")
-controls = st.columns(4)
-method = controls[0].selectbox("Method", METHODS, index=1, format_func=METHOD_NAMES.get, key="method")
-eps = controls[1].slider("Epsilon (grey levels, x/255)", 1, 16, 8, key="eps")
-steps = controls[2].slider("Steps", 1, 200, 40, key="steps", disabled=method == "fgsm")
-step_size = controls[3].slider(
-    "Step size (grey levels)", 0.05, 4.0, 0.5, 0.05, key="step_size", disabled=method == "fgsm"
+preset = st.segmented_control(
+    "Strength preset",
+    list(PRESETS),
+    default=DEFAULT_PRESET,
+    key="preset",
+    on_change=apply_preset,
+    help="Each preset is a measured point on the protection / visibility trade-off (README, bench_cloak.py); "
+    "it sets the sliders below, which stay free to move.",
 )
-random_start = st.checkbox(
+if "eps" not in st.session_state:
+    apply_preset()
+st.caption(PRESETS[preset or DEFAULT_PRESET].summary)
+controls = st.columns(4)
+method = controls[0].selectbox("Method", METHODS, format_func=METHOD_NAMES.get, key="method")
+eps = controls[1].slider("Epsilon (grey levels, x/255)", 1, 16, key="eps")
+steps = controls[2].slider("Steps", 1, 200, key="steps", disabled=method == "fgsm")
+step_size = controls[3].slider(
+    "Step size (grey levels)", 0.05, 4.0, step=0.05, key="step_size", disabled=method == "fgsm"
+)
+transfer = st.columns(3)
+input_diversity = transfer[0].slider(
+    "Input diversity (probability per step)",
+    0.0,
+    1.0,
+    step=0.1,
+    key="input_diversity",
+    help="Xie et al. 2019: each step, the recognizer input is shrunk and padded at random, so the cloak does not "
+    "depend on one exact placement of the face: it transfers better to recognizers it never saw.",
+)
+translation_sigma = transfer[1].slider(
+    "Gradient smoothing (Gaussian sigma, px)",
+    0.0,
+    4.0,
+    step=0.5,
+    key="translation_sigma",
+    help="Translation invariance (Dong et al. 2019): the gradient is blurred before each step.",
+)
+random_start = transfer[2].checkbox(
     "Random start (PGD)",
-    value=False,
     key="random_start",
     disabled=method != "pgd",
     help="Madry et al.'s uniform start in the eps-ball: stronger against classifiers, but on faces it spreads noise "
     "over the whole mask and lowers SSIM by about 0.03 at eps 8.",
 )
-attack = Attack(method=method, eps=float(eps), steps=int(steps), step_size=float(step_size), random_start=random_start)
+attack = Attack(
+    method=method,
+    eps=float(eps),
+    steps=int(steps),
+    step_size=float(step_size),
+    random_start=random_start,
+    input_diversity=float(input_diversity),
+    translation_sigma=float(translation_sigma),
+)
 
 if mode == "Face recognizer":
     photo, photo_name = uploaded_or_demo("Photo to protect (default: a demo photo)", DEMO_PHOTO, "photo")
@@ -153,35 +284,53 @@ if mode == "Face recognizer":
             "…or a demo identity", list(identities), key="target_identity", disabled=target_upload is not None
         )
         target = target_upload.getvalue() if target_upload is not None else demo_bytes(identities[name])
-    recognizers = available_recognizers()
-    options = st.columns(2)
-    robust = options[0].checkbox("Robust to re-encoding (EOT: resize, blur, JPEG)", value=True, key="robust")
-    ensemble = options[1].checkbox(
-        f"Ensemble over all available recognizers ({', '.join(recognizers)})",
-        key="ensemble",
-        disabled=len(recognizers) < 2,
-        help="Only recognizers whose real weights are installed are listed.",
+    available = available_recognizers()
+    chosen = st.multiselect(
+        "Recognizers to attack (ensemble)",
+        available,
+        default=available,
+        key="recognizers",
+        format_func=lambda name: get_spec(name).title,
+        help="Every distance is divided by its recognizer's threshold, so they weigh the same. A recognizer left out "
+        "here is still measured: as a black box the cloak never saw.",
     )
-    if st.button("Run attack", type="primary", key="run_faces") and ui.model_or_error(DEFAULT_RECOGNIZER):
-        chosen = tuple(recognizers) if ensemble else (DEFAULT_RECOGNIZER,)
+    for name in RECOGNIZERS:
+        if name not in available:
+            st.caption(f"{get_spec(name).title} is unavailable: {availability(name)[1]}")
+    options = st.columns(2)
+    robust = options[0].checkbox("Robust to re-encoding (EOT: resize, blur, JPEG)", key="robust")
+    black_box_check = options[1].checkbox(
+        "Black-box check (leave-one-out)",
+        value=True,
+        key="black_box",
+        disabled=len(chosen) < 2,
+        help="One more cloak per attacked recognizer, without it, measured on it. This estimates protection against "
+        "a recognizer the cloak never saw, such as the ones real services run.",
+    )
+    request = FaceRequest(
+        photo,
+        references,
+        target,
+        attack,
+        robust,
+        tuple(chosen),
+        tuple(name for name in available if name not in chosen),
+    )
+    if st.button("Run attack", type="primary", key="run_faces", disabled=not chosen):
         try:
-            png, report = run_face_cloak(photo, references, target, attack, robust, chosen)
-            st.session_state["face_result"] = (photo, photo_name, png, report)
+            png, report = run_face_cloak(request)
+            loo = run_leave_one_out(request) if black_box_check and len(chosen) >= 2 else None
+            st.session_state["face_result"] = (request, photo_name, png, report, loo)
         except (ImageError, NoFaceError) as err:
             st.error(str(err))
     if "face_result" in st.session_state:
-        original_bytes, original_name, png, report = st.session_state["face_result"]
+        done, original_name, png, report, loo = st.session_state["face_result"]
+        if done != request:
+            st.warning("These results are for earlier settings or photos: press Run attack to update them.")
         show_before_after(
-            open_image(original_bytes, name=original_name), png, f"{original_name.rsplit('.', 1)[0]}_cloaked.png"
+            open_image(done.photo, name=original_name), png, f"{original_name.rsplit('.', 1)[0]}_cloaked.png"
         )
-        rows = pd.DataFrame(report["faces"])
-        columns = REPORT_COLUMNS + (IMPERSONATION_COLUMNS if report["mode"] == "impersonate" else [])
-        protected = int(rows["protected"].sum())
-        st.subheader(f"Report: {protected}/{len(rows)} face-recognizer pairs protected on the saved file")
-        st.caption(
-            f"{report['faces_found']} face(s); attack {report['seconds']} s, measuring {report['measure_seconds']} s."
-        )
-        st.dataframe(rows[[c for c in columns if c in rows]], hide_index=True)
+        show_face_report(report, loo)
 else:
     photo, photo_name = uploaded_or_demo(
         "Photo to classify (default: a giant panda)", DEMO_CLASSIFIER_PHOTO, "classifier_photo"

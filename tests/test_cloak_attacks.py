@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from core.cloak.attacks import METHODS, Attack
-from core.cloak.classifier import _logits, top_k
+from core.cloak.classifier import _logits, cloak_classifier, top_k
 from core.faces import image_to_tensor
 
 
@@ -66,8 +66,47 @@ def test_fgsm_is_one_full_eps_step() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"method": "cw"}, "unknown attack method"), ({"eps": 0}, "eps must be"), ({"steps": 0}, "steps must be")],
+    [
+        ({"method": "cw"}, "unknown attack method"),
+        ({"eps": 0}, "eps must be"),
+        ({"steps": 0}, "steps must be"),
+        ({"input_diversity": 1.5}, "probability"),
+        ({"translation_sigma": -1}, "translation_sigma"),
+    ],
 )
 def test_invalid_settings_are_refused_with_a_reason(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         Attack(**kwargs)
+
+
+def test_translation_invariance_smooths_the_step_and_keeps_the_budget(panda, mobilenet) -> None:
+    """TI-FGSM: the gradient is Gaussian-blurred, so the one-step perturbation is spatially smooth (its neighbouring
+    pixels agree in sign far more often than plain FGSM's), and still within eps."""
+    clean = image_to_tensor(panda)
+    label = top_k(mobilenet, panda)[0].index
+    loss = untargeted_loss(mobilenet, label)
+    plain = Attack(method="fgsm", eps=4).perturb(clean, loss) - clean
+    smooth = Attack(method="fgsm", eps=4, translation_sigma=3.0).perturb(clean, loss) - clean
+    agreement = lambda d: float((d[:, :, 1:].sign() == d[:, :, :-1].sign()).float().mean())  # noqa: E731
+    assert agreement(smooth) > agreement(plain) + 0.12  # measured: 0.75 plain, 0.94 at sigma 3
+    assert smooth.abs().max() <= 4 + 1e-4
+
+
+def test_input_diversity_shrinks_and_pads_with_its_probability() -> None:
+    images = torch.full((2, 3, 100, 100), 200.0)
+    never = Attack(input_diversity=0.0).diversify(images, torch.Generator().manual_seed(0))
+    assert never is images
+    generator = torch.Generator().manual_seed(0)
+    outputs = [Attack(input_diversity=1.0).diversify(images, generator) for _ in range(20)]
+    assert all(out.shape == images.shape for out in outputs)
+    padded = [float((out == 0).float().mean()) for out in outputs]
+    assert all(p < 0.3 for p in padded) and sum(p > 0 for p in padded) >= 15  # up to 15% per side, zeros around
+    half = Attack(input_diversity=0.5)
+    generator = torch.Generator().manual_seed(1)
+    changed = sum(half.diversify(images, generator) is not images for _ in range(200))
+    assert 70 <= changed <= 130
+
+
+def test_input_diversity_attack_still_fools_the_classifier(panda, mobilenet) -> None:
+    result = cloak_classifier(panda, mobilenet, Attack("mifgsm", eps=4, steps=5, input_diversity=0.7))
+    assert result.success and result.quality["linf"] <= 4

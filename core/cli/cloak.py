@@ -8,7 +8,9 @@ from pathlib import Path
 
 from core.cli import CliError, print_json
 from core.cloak.attacks import METHODS, Attack
-from core.cloak.face_cloak import DEFAULT_RECOGNIZER, NoFaceError, cloak_faces
+from core.cloak.face_cloak import NoFaceError, cloak_faces
+from core.cloak.presets import DEFAULT_PRESET, PRESETS, preset_attack
+from core.cloak.report import leave_one_out as measure_leave_one_out
 from core.cloak.report import measure
 from core.faces import available_recognizers
 from core.images import ImageError, open_image
@@ -18,37 +20,58 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("cloak", help="adversarial cloaks that stop face recognizers matching a photo")
     parser.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="photos to cloak")
     parser.add_argument("--out", type=Path, required=True, help="folder for the cloaked PNGs (created if missing)")
-    parser.add_argument("--method", choices=METHODS, default="pgd")
-    parser.add_argument("--eps", type=float, default=8.0, help="L-inf budget in grey levels (1/255), 1-16")
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--step-size", type=float, default=None, help="grey levels per step (default 2.5*eps/steps)")
-    parser.add_argument("--random-start", action="store_true", help="PGD's uniform start in the eps-ball (lowers SSIM)")
+    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET, help="strength; the flags below override")
+    parser.add_argument("--method", choices=METHODS)
+    parser.add_argument("--eps", type=float, help="L-inf budget in grey levels (1/255), 1-16")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--step-size", type=float, help="grey levels per step")
+    parser.add_argument("--random-start", action="store_true", default=None, help="PGD's uniform start (lowers SSIM)")
+    parser.add_argument("--input-diversity", type=float, help="probability of a random shrink-and-pad per step")
+    parser.add_argument("--translation-sigma", type=float, help="Gaussian smoothing of the gradient, pixels")
     parser.add_argument("--target", type=Path, help="impersonate the person in this photo instead of dodging")
     parser.add_argument("--reference", type=Path, action="append", default=[], help="a clean photo of the same person")
+    robust = parser.add_mutually_exclusive_group()
+    robust.add_argument("--robust", action="store_true", default=None, help="expectation over resize/blur/JPEG")
+    robust.add_argument("--no-robust", dest="robust", action="store_false", help="optimise for the exact pixels")
     parser.add_argument(
-        "--robust", action="store_true", help="expectation over resize/blur/JPEG, to survive re-encoding"
+        "--recognizers", help="comma-separated recognizers to attack (default: every available one)", default=None
     )
-    parser.add_argument("--ensemble", action="store_true", help="attack every available recognizer at once")
+    parser.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help="also measure black-box protection: cloak once more per recognizer without it and measure on it",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when every input was cloaked, 1 when some had no face or could not be read (reported per input)."""
-    if not 1 <= args.eps <= 16:
-        raise CliError(f"--eps must be between 1 and 16 grey levels, got {args.eps}")
-    if not 1 <= args.steps <= 200:
-        raise CliError(f"--steps must be between 1 and 200, got {args.steps}")
-    attack = Attack(
-        method=args.method, eps=args.eps, steps=args.steps, step_size=args.step_size, random_start=args.random_start
+    attack = preset_attack(
+        args.preset,
+        method=args.method,
+        eps=args.eps,
+        steps=args.steps,
+        step_size=args.step_size,
+        random_start=args.random_start,
+        input_diversity=args.input_diversity,
+        translation_sigma=args.translation_sigma,
     )
-    recognizers = available_recognizers() if args.ensemble else [DEFAULT_RECOGNIZER]
+    if not 1 <= attack.eps <= 16:
+        raise CliError(f"--eps must be between 1 and 16 grey levels, got {attack.eps}")
+    if not 1 <= attack.steps <= 200:
+        raise CliError(f"--steps must be between 1 and 200, got {attack.steps}")
+    robust = PRESETS[args.preset].robust if args.robust is None else args.robust
+    recognizers = _recognizers(args.recognizers)
+    if args.leave_one_out and len(recognizers) < 2:
+        raise CliError(f"--leave-one-out needs two or more recognizers; available here: {', '.join(recognizers)}")
     references = [open_image(path) for path in args.reference]
     target = open_image(args.target) if args.target else None
     outputs = _output_paths(args.inputs, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
+    options = {"references": references, "target": target, "robust": robust}
     reports = [
-        _cloak_one(path, output, attack, recognizers, references, target, args.robust)
+        _cloak_one(path, output, attack, recognizers, options, args.leave_one_out)
         for path, output in zip(args.inputs, outputs, strict=True)
     ]
     if args.json:
@@ -57,6 +80,19 @@ def run(args: argparse.Namespace) -> int:
         for report in reports:
             print(_summary(report))
     return 0 if all("error" not in report for report in reports) else 1
+
+
+def _recognizers(names: str | None) -> list[str]:
+    available = available_recognizers()
+    if names is None:
+        return available
+    chosen = [name.strip() for name in names.split(",") if name.strip()]
+    missing = [name for name in chosen if name not in available]
+    if missing or not chosen:
+        raise CliError(
+            f"--recognizers: {', '.join(missing) or 'none given'} not available; available: {', '.join(available)}"
+        )
+    return chosen
 
 
 def _output_paths(inputs: list[Path], out: Path) -> list[Path]:
@@ -71,14 +107,17 @@ def _output_paths(inputs: list[Path], out: Path) -> list[Path]:
     return outputs
 
 
-def _cloak_one(path: Path, output: Path, attack: Attack, recognizers, references, target, robust: bool) -> dict:
+def _cloak_one(path: Path, output: Path, attack: Attack, recognizers, options: dict, leave_one_out: bool) -> dict:
     try:
         image = open_image(path)
-        cloak = cloak_faces(image, attack, recognizers=recognizers, references=references, target=target, robust=robust)
+        cloak = cloak_faces(image, attack, recognizers=recognizers, **options)
+        report = {"image": str(path), "output": str(output), **measure(cloak)}
+        if leave_one_out:
+            report["leave_one_out"] = measure_leave_one_out(image, attack, recognizers, **options)
     except (ImageError, NoFaceError) as err:
         return {"image": str(path), "faces_found": 0, "error": str(err)}
     output.write_bytes(cloak.png)
-    return {"image": str(path), "output": str(output), **measure(cloak)}
+    return report
 
 
 def _summary(report: dict) -> str:
@@ -86,9 +125,21 @@ def _summary(report: dict) -> str:
         return f"{report['image']}: {report['error']}"
     lines = [f"{report['image']} -> {report['output']} ({report['faces_found']} face(s), {report['seconds']} s)"]
     for row in report["faces"]:
+        kind = "white-box" if row["attacked"] else "black-box"
         lines.append(
-            f"  face {row['face']} {row['recognizer']}: distance {row['distance_before']} -> {row['distance_after']}"
-            f" (threshold {row['threshold']}) protected={row['protected']} after JPEG75={row['protected_after_jpeg75']}"
-            f" SSIM {row['ssim']} PSNR {row['psnr']} dB"
+            f"  face {row['face']} {row['recognizer']} ({kind}): distance {row['distance_before']} ->"
+            f" {row['distance_after']} (threshold {row['threshold']}) protected={row['protected']}"
+            f" after JPEG75={row['protected_after_jpeg75']} SSIM {row['ssim']} PSNR {row['psnr']} dB"
         )
+    if "leave_one_out" in report:
+        loo = report["leave_one_out"]
+        lines.append(
+            f"  black-box (leave-one-out): beaten {loo['unseen_recognizers_beaten']} of {loo['of']} recognizers it"
+            f" never saw; mean {loo['verdict']} {loo['black_box_mean']:.0%}, after JPEG 75"
+            f" {loo['black_box_mean_after_jpeg75']:.0%}"
+        )
+        for name, result in loo["black_box"].items():
+            lines.append(
+                f"    {name}, unseen (attacked {', '.join(result['attacked_with'])}): {result[loo['verdict']]:.0%}"
+            )
     return "\n".join(lines)

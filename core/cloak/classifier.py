@@ -85,8 +85,10 @@ def cloak_classifier(
     label = torch.tensor([before[0].index if target is None else target])
     sign = 1.0 if target is None else -1.0  # untargeted: raise the loss of the true class; targeted: lower the target's
 
+    generator = torch.Generator().manual_seed(attack.seed)
+
     def loss_fn(adversarial: torch.Tensor) -> torch.Tensor:
-        return sign * F.cross_entropy(_logits(model, adversarial[None]), label)
+        return sign * F.cross_entropy(_logits(model, attack.diversify(adversarial[None], generator)), label)
 
     adversarial = attack.perturb(image_to_tensor(image), loss_fn, callback=callback)
     png = png_bytes(to_image(adversarial))

@@ -60,10 +60,11 @@ class FaceCloak:
     png: bytes
     faces: list  # core.faces.Face, detected on the original
     anchors: Anchors
-    recognizers: list[str]
+    recognizers: list[str]  # attacked (white-box)
     mode: str
     seconds: float
     mask: np.ndarray  # (H, W) 0..1, the soft face mask the perturbation was restricted to
+    observers: list[str] = field(default_factory=list)  # only measured (black-box): the attack never saw them
 
 
 def face_mask(shape: tuple[int, int], boxes: Sequence[np.ndarray], softness: float = 0.35) -> torch.Tensor:
@@ -192,7 +193,8 @@ def cloak_faces(
     image: Image.Image,
     attack: Attack,
     *,
-    recognizers: Sequence[str] = (DEFAULT_RECOGNIZER,),
+    recognizers: Sequence[str] | None = None,
+    observers: Sequence[str] = (),
     references: Sequence[Image.Image] = (),
     target: Image.Image | None = None,
     robust: bool = True,
@@ -203,13 +205,19 @@ def cloak_faces(
 ) -> FaceCloak:
     """Cloak every face in ``image`` (dodging, or impersonating ``target`` when given) and write it as PNG.
 
+    ``recognizers`` are attacked together (default: every available one, each distance in its own threshold units);
+    ``observers`` are recognizers the attack must not see, whose anchors are kept only so the report can measure them.
+
     ``callback(step, steps, distance)`` gets the smallest face-to-anchor distance (in threshold units, >1 means not
     matched) after each step; returning True stops early.
     """
     start = time.perf_counter()
     faces = detect_or_raise(image)
-    recognizers = list(recognizers)
-    anchors = build_anchors(image, faces, recognizers, references, target)
+    recognizers = list(face_api.available_recognizers() if recognizers is None else recognizers)
+    observers = [name for name in observers if name not in recognizers]
+    if not recognizers:
+        raise ValueError("no recognizer to attack: install at least one recognizer's weights")
+    anchors = build_anchors(image, faces, [*recognizers, *observers], references, target)
     full = face_api.image_to_tensor(image)
     x0, y0, x1, y1 = face_crop(image.size, [f.box for f in faces])
     crop = full[:, y0:y1, x0:x1]
@@ -231,7 +239,7 @@ def cloak_faces(
         points = [jitter_landmarks(p, generator) for p in landmarks]
         for recognizer in recognizers:
             chips = face_api.align_batch(batch[0], points, recognizer, boxes)
-            embeddings = face_api.embed_chips(chips, recognizer)
+            embeddings = face_api.embed_chips(attack.diversify(chips, generator), recognizer)
             loss, distances = goal_losses(
                 embeddings,
                 anchors.own[recognizer],
@@ -262,4 +270,5 @@ def cloak_faces(
         mode="impersonate" if target is not None else "dodge",
         seconds=time.perf_counter() - start,
         mask=full_mask,
+        observers=observers,
     )
