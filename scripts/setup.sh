@@ -9,6 +9,9 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 DEV=0
 if [[ "${1:-}" == "--dev" ]]; then DEV=1; fi
+# Before the stamp check, so they also run for an up-to-date venv; both are idempotent and never fatal.
+scripts/fetch_face_models.sh
+if [[ $DEV == 1 ]]; then VENV="$VENV" scripts/install_tfjs_reference.sh; fi
 runtime_stamp="$VENV/.stamp-$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-16)"
 dev_stamp="$VENV/.stamp-dev-$(cat requirements.txt requirements-nodeps.txt requirements-dev.txt | sha256sum | cut -c1-16)"
 if [[ $DEV == 1 && -f "$dev_stamp" ]] || [[ $DEV == 0 && -f "$runtime_stamp" ]]; then exit 0; fi
