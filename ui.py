@@ -16,6 +16,7 @@ from core import models
 from core.cache import ResultCache
 from core.config import PathNotAllowed, resolve_data_path
 from core.images import ImageError, open_image
+from core.scheduler import HeavyJobs, configure_threads
 
 
 @st.cache_resource(show_spinner="Loading model weights…")
@@ -35,11 +36,20 @@ def results() -> ResultCache:
     return ResultCache(max_entries=64, max_bytes=512 << 20)
 
 
+@st.cache_resource
+def heavy_jobs() -> HeavyJobs:
+    """The server's one queue for heavy work; torch gets the threads one job's share of the cores allows."""
+    jobs = HeavyJobs()
+    configure_threads(jobs)
+    return jobs
+
+
 def cached_stage(stage: str, key: Hashable, compute: Callable[[Progress], T], label: str) -> T:
     """``compute(progress)`` once per (stage, key) for the whole server, its progress drawn in a bar that this call
     creates in the current session. Nothing Streamlit runs inside a cached function, so a second visitor's hit can
     never replay elements into a block of another session (Streamlit's CacheReplayClosureError). ``key`` holds
-    content hashes and frozen settings; a visitor asking for a result another visitor is computing waits for it."""
+    content hashes and frozen settings. The computation waits for a slot of the heavy-job queue (its position is
+    shown); a visitor asking for a result another visitor is computing waits for that one instead of repeating it."""
     store = results()
     found = store.get((stage, key))
     if found is not None:
@@ -49,11 +59,19 @@ def cached_stage(stage: str, key: Hashable, compute: Callable[[Progress], T], la
     def progress(fraction: float, text: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
-    def waiting() -> None:
+    def queued(position: int) -> None:
+        bar.progress(0.0, text=f"Waiting for another visitor's job (position {position} in the queue)…")
+
+    def run() -> T:
+        with heavy_jobs().slot(on_wait=queued):
+            bar.progress(0.0, text=label)
+            return compute(progress)
+
+    def same_job_running() -> None:
         bar.progress(0.0, text=f"{label} Another visitor is running the same job; waiting for its result…")
 
     try:
-        return store.get_or_compute((stage, key), lambda: compute(progress), on_wait=waiting)
+        return store.get_or_compute((stage, key), run, on_wait=same_job_running)
     finally:
         bar.empty()
 
