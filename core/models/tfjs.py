@@ -174,6 +174,7 @@ class TfjsGraphModel(nn.Module):
             raise NotImplementedError(f"graphs with {len(placeholders)} inputs")
         self.input_name = placeholders[0]
         self.steps = self._lower(graph)
+        self._static.clear()  # only lowering reads the numpy constants; the parameters hold what runs
         if fuse:
             self.steps = _fuse(self.steps, self, keep={output})
         self.requires_grad_(False)
@@ -205,7 +206,7 @@ class TfjsGraphModel(nn.Module):
             ranks[step.name] = step.rank
             for name in step.inputs:
                 if last_use.get(name) == index and name not in outputs:
-                    del values[name]
+                    values.pop(name, None)  # free it (twice-used inputs are popped once)
         return {name: _from_nchw(values[name], ranks[name]) for name in outputs}
 
     # lowering: GraphDef nodes to steps whose constants are parameters in the layout their op uses
@@ -239,9 +240,7 @@ class TfjsGraphModel(nn.Module):
             return self._lower_conv(node)
         if op in ELEMENTWISE:
             return self._lower_elementwise(node, ranks)
-        if op in UNARY:
-            return _Step(name, op, node.inputs[:1], rank=ranks[node.inputs[0]])
-        if op == "Softmax":
+        if op in UNARY or op == "Softmax":
             return _Step(name, op, node.inputs[:1], rank=ranks[node.inputs[0]])
         if op == "Pad":
             pads = self._static[node.inputs[1]].astype(int).tolist()
