@@ -52,7 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"recognizer (default {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model", "--recognizer", dest="model", default=DEFAULT_MODEL, help=f"recognizer (default {DEFAULT_MODEL})"
+    )
     parser.add_argument("--metric", choices=METRICS, default="l2")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
