@@ -28,12 +28,22 @@ def reduce(
     features = np.asarray(features, dtype=np.float64)
     if len(features) < MIN_POINTS:
         raise ValueError(f"a map needs at least {MIN_POINTS} images, got {len(features)}")
+    if not np.isfinite(features).all():
+        raise ValueError("the image features contain NaN or infinite values; no map can be drawn from them")
+    if not np.ptp(features, axis=0).any():
+        raise ValueError(
+            f"all {len(features)} images look exactly alike (identical features, e.g. copies of one image): "
+            "a map needs at least two different images"
+        )
+    if method not in REDUCERS:
+        raise ValueError(f"unknown reducer {method!r}; use one of {', '.join(REDUCERS)}")
     compact = pca(features, seed)
-    if method == "tsne":
-        return _tsne(compact, perplexity, seed, n_jobs)
-    if method == "umap":
-        return _umap(compact, n_neighbors, min_dist, seed)
-    raise ValueError(f"unknown reducer {method!r}; use one of {', '.join(REDUCERS)}")
+    points = (
+        _tsne(compact, perplexity, seed, n_jobs) if method == "tsne" else _umap(compact, n_neighbors, min_dist, seed)
+    )
+    if not np.isfinite(points).all():
+        raise ValueError(f"{method} could not place these images (NaN in the map); the images may be too alike")
+    return points
 
 
 def pca(features: np.ndarray, seed: int = 0) -> np.ndarray:
