@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.config import hidden_name
+
 MAX_PIXELS = 64_000_000
 DEFAULT_MAX_SIDE = 4096
 MIN_SIDE = 1
+# The one list of file suffixes that folders and zips are searched for (open_image itself reads any format PIL knows).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 
 
 class ImageError(ValueError):
@@ -61,6 +65,20 @@ def open_image(
         resized.info["original_size"] = rgb.size
         rgb = resized
     return rgb
+
+
+def is_image_name(name: str | PurePosixPath) -> bool:
+    """Whether a file or zip member name is taken as an image: a suffix in IMAGE_SUFFIXES and nothing hidden in its
+    path (``.name``, ``__MACOSX``)."""
+    path = PurePosixPath(name)
+    return path.suffix.lower() in IMAGE_SUFFIXES and not hidden_name(path)
+
+
+def require_min_side(image: Image.Image, min_side: int, purpose: str, *, name: str = "image") -> None:
+    """ImageError unless both sides of ``image`` are at least ``min_side`` pixels (``purpose``: "to classify", ...)."""
+    width, height = image.size
+    if min(width, height) < min_side:
+        raise ImageError(f"{name}: {width}x{height} is too small {purpose} (each side must be at least {min_side} px)")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -9,9 +9,10 @@ import streamlit as st
 
 import ui
 from core.cache import pixels_hash
-from core.config import MODELS_DIR
+from core.config import MODELS_DIR, FolderFiles, folder_files
 from core.images import ImageError, open_image, to_array
 from core.models import get_spec
+from core.text import plain_markdown
 from core.waldo.data import VALIDATION_PAGES, load_annotations, waldo_dir
 from core.waldo.eval import answer_ranks
 from core.waldo.infer import (
@@ -105,7 +106,10 @@ if source == SOURCES[0]:
     image, truth = synthetic_page(int(seed), not absent)
 elif source == SOURCES[1]:
     folder = waldo_dir() / "pages"
-    names = sorted(p.name for p in folder.glob("*.jpg")) if folder.is_dir() else []
+    listing = folder_files(folder, {".jpg"}, depth=0) if folder.is_dir() else FolderFiles()
+    names = [relative.as_posix() for relative, _ in listing.files]  # links that lead outside the data roots: refused
+    for reason in listing.reasons:
+        st.warning(f"skipped {plain_markdown(reason)}")
     if not names:
         st.error(f"No Waldo pages in {folder}: set HIDESEEK_DATA to the shared data folder.")
     else:

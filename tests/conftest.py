@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import shutil
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,3 +39,49 @@ def panda(data_dir: Path) -> Image.Image:
 @pytest.fixture(scope="module")
 def mobilenet() -> torch.nn.Module:
     return load_model("mobilenet_v2").model
+
+
+@pytest.fixture
+def linked_root(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data root (HIDESEEK_DATA) of real images in cifar10/<class>/ and faces/<person>/, with links planted in it:
+    to a file and to a folder outside the root (to be refused), to a file inside it and back up to cifar10/ itself
+    (a cycle). The files outside are real photos too, so reading them would succeed."""
+    root, outside = tmp_path / "data", tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    shutil.copy(data_dir / "cifar10" / "ship" / "0000.jpg", outside / "secret.jpg")
+    shutil.copy(data_dir / "cifar10" / "ship" / "0001.jpg", outside / "sub" / "ship.jpg")
+    for label in ("cat", "dog"):
+        (root / "cifar10" / label).mkdir(parents=True)
+        for path in sorted((data_dir / "cifar10" / label).glob("*.jpg"))[:3]:
+            shutil.copy(path, root / "cifar10" / label / path.name)
+    (root / "cifar10" / "cat" / "secret.jpg").symlink_to(outside / "secret.jpg")
+    (root / "cifar10" / "ships").symlink_to(outside / "sub")
+    (root / "cifar10" / "dog" / "alias.jpg").symlink_to(root / "cifar10" / "dog" / "0000.jpg")
+    (root / "cifar10" / "dog" / "loop").symlink_to(root / "cifar10")
+    (root / "faces" / "Colin_Powell").mkdir(parents=True)
+    for path in sorted((data_dir / "faces" / "Colin_Powell").glob("*.jpg"))[:2]:
+        shutil.copy(path, root / "faces" / "Colin_Powell" / path.name)
+    (root / "faces" / "Colin_Powell" / "secret.jpg").symlink_to(outside / "secret.jpg")
+    (root / "faces" / "Stranger").symlink_to(outside / "sub")
+    monkeypatch.setenv("HIDESEEK_DATA", str(root))
+    monkeypatch.delenv("HIDESEEK_EXTRA_ROOTS", raising=False)
+    return root
+
+
+def _zeros_zip(name: str, megabytes: int) -> bytes:
+    """A zip of one member ``name`` of ``megabytes`` MB of zeros, written in 1 MB chunks: a real, highly compressed
+    zip bomb (about 4.6 KB per MB at compresslevel 1)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zipped,
+        zipped.open(name, "w") as member,
+    ):
+        chunk = bytes(1 << 20)
+        for _ in range(megabytes):
+            member.write(chunk)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def zeros_zip() -> Callable[[str, int], bytes]:
+    return _zeros_zip

@@ -11,16 +11,19 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from core import faces
+from core.archive import MAX_MEMBER_BYTES
 from core.faces.align import DLIB_TEMPLATE, chip_to_image, crop_rule, similarity_transform
 from core.faces.calibrate import calibrate, sample_pairs, tar_at_far
 from core.faces.collection import (
-    MAX_ZIP_MEMBER_BYTES,
     Photo,
     analyze_photo,
     analyze_photos,
+    demo_photos,
+    demo_queries,
     face_rows,
     labelled_faces,
     photos_from_folder,
+    photos_from_paths,
     photos_from_zip,
     primary_face,
 )
@@ -263,7 +266,7 @@ def test_zip_upload_reads_only_images_in_memory(data_dir):
 def test_zip_member_size_cap(monkeypatch):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("big.png", b"\0" * (MAX_ZIP_MEMBER_BYTES + 10))
+        archive.writestr("big.png", b"\0" * (MAX_MEMBER_BYTES + 10))
     with pytest.raises(ImageError, match="larger than"):
         photos_from_zip(buffer.getvalue())
 
@@ -280,3 +283,29 @@ def test_refitting_the_template_on_a_subset_lands_near_the_hard_coded_one(data_d
     assert len(points) == 6
     error = np.linalg.norm(template - DLIB_TEMPLATE, axis=1)  # chip pixels, out of 150
     assert error[:2].max() < 3.0 and error.max() < 7.0  # one face's points scatter 3 (eyes) to 7 px (mouth)
+
+
+def test_a_server_folder_never_reads_links_that_lead_outside_the_data_roots(linked_root, data_dir):
+    photos = {photo.name: photo for photo in photos_from_folder(linked_root / "faces")}
+    assert list(photos) == [
+        "Colin_Powell/Colin_Powell_0001.jpg",
+        "Colin_Powell/Colin_Powell_0002.jpg",
+        "Colin_Powell/secret.jpg",
+        "Stranger",
+    ]
+    real = data_dir / "faces" / "Colin_Powell" / "Colin_Powell_0001.jpg"
+    assert photos["Colin_Powell/Colin_Powell_0001.jpg"].data == real.read_bytes()
+    assert photos["Colin_Powell/Colin_Powell_0001.jpg"].identity == "Colin_Powell"
+    refused = photos["Colin_Powell/secret.jpg"]
+    assert refused.data == b"" and refused.identity is None
+    assert refused.error == "Colin_Powell/secret.jpg: a link to a file outside the data roots; not read"
+    assert photos["Stranger"].error == "Stranger: a link to a folder outside the data roots; not read"
+    result = analyze_photo(refused, RECOGNIZER)
+    assert result.faces == [] and result.error == refused.error
+    assert [p.name for p in demo_photos(linked_root / "faces")] == [
+        "Colin_Powell/Colin_Powell_0001.jpg",
+        "Colin_Powell/Colin_Powell_0002.jpg",
+    ]
+    assert all(path.name != "secret.jpg" for path in demo_queries(linked_root))
+    # the command line reads its user's own folders, links and all
+    assert not any(photo.error for photo in photos_from_paths([linked_root / "faces"]))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.config import PathNotAllowed
+from core.config import PathNotAllowed, inside_data_roots
 from core.grid.collections import cifar10, digits, from_folder, from_uploads, imagenet_samples
 from core.images import ImageError, open_image
 
@@ -78,3 +78,33 @@ def test_subset_keeps_order_labels_and_hashes() -> None:
     chosen = collection.subset([5, 2])
     assert chosen.labels == ["5", "2"] and chosen.hashes == [hashes[5], hashes[2]]
     assert np.array_equal(chosen.pixels, collection.pixels[[5, 2]])
+
+
+def test_a_folder_never_reads_links_that_lead_outside_the_data_roots(linked_root: Path) -> None:
+    refused = [
+        "cat/secret.jpg: a link to a file outside the data roots",
+        "ships: a link to a folder outside the data roots",
+    ]
+    for collection in (from_folder("cifar10"), cifar10()):
+        assert collection.names == [
+            *(f"cat/000{i}.jpg" for i in range(3)),
+            *(f"dog/000{i}.jpg" for i in range(3)),
+            "dog/alias.jpg",
+        ]
+        assert collection.skipped == refused
+        assert all(inside_data_roots(item.source) for item in collection.items)
+        assert collection.hashes[3] == collection.hashes[6]  # dog/alias.jpg is dog/0000.jpg, read through its link
+    assert from_folder("cifar10").subset([0]).skipped == refused
+    (linked_root / "only_links").mkdir()
+    (linked_root / "only_links" / "a.jpg").symlink_to(linked_root.parent / "outside" / "secret.jpg")
+    with pytest.raises(ImageError, match=r"no image files .*a\.jpg: a link to a file outside the data roots"):
+        from_folder("only_links")
+
+
+@pytest.mark.parametrize("limit", [0, -1, -500])
+def test_a_limit_below_one_is_refused_not_sliced(limit: int) -> None:
+    for load in (digits, cifar10, imagenet_samples):
+        with pytest.raises(ImageError, match=f"the image limit must be at least 1, got {limit}"):
+            load(limit)
+    with pytest.raises(ImageError, match="at least 1"):
+        from_uploads([("a.jpg", b"bytes")], limit)

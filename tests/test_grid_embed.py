@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.grid.collections import cifar10, from_uploads
+from core.grid.collections import cifar10, from_folder, from_uploads
 from core.grid.embed import embed, preview, thumbnail
 from core.models import load_model
 
@@ -62,3 +62,17 @@ def test_preview_enlarges_tiny_images_with_hard_edges(airplanes_and_frogs) -> No
     assert enlarged.size == (256, 256)  # 32 px -> 8 screen pixels per image pixel
     pixels = np.asarray(enlarged)
     assert np.array_equal(pixels[::8, ::8], np.asarray(airplanes_and_frogs.open(0)))
+
+
+def test_files_refused_when_listing_are_reported_with_the_unreadable_ones(
+    mobilenet, linked_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HIDESEEK_CACHE", str(tmp_path / "cache"))  # nothing cached: every readable file is computed
+    (linked_root / "cifar10" / "cat" / "empty.jpg").write_bytes(b"")
+    result = embed(from_folder("cifar10"), mobilenet)
+    assert len(result.collection) == 7 and result.computed == 7
+    assert result.skipped == [
+        "cat/secret.jpg: a link to a file outside the data roots",
+        "ships: a link to a folder outside the data roots",
+        "cat/empty.jpg: the file is empty (0 bytes)",
+    ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT
+from core.text import plain_markdown
 
 PAGE = str(REPO_ROOT / "pages" / "waldo.py")
 
@@ -46,3 +49,19 @@ def test_real_validation_page(data_dir) -> None:
     assert any(c.value.startswith("The answer: this page has 2 Waldos") for c in at.caption)
     at.toggle(key="waldo_truth").set_value(True).run()
     assert not at.exception and not at.error
+
+
+def test_real_pages_never_include_links_that_lead_outside_the_data_roots(data_dir, tmp_path, monkeypatch) -> None:
+    pages, outside = tmp_path / "data" / "waldo" / "pages", tmp_path / "outside"
+    pages.mkdir(parents=True)
+    outside.mkdir()
+    shutil.copy(data_dir / "waldo" / "pages" / "uts_122.jpg", pages / "uts_122.jpg")  # a small real cut-out
+    shutil.copy(data_dir / "waldo" / "pages" / "uts_121.jpg", outside / "secret.jpg")
+    (pages / "secret.jpg").symlink_to(outside / "secret.jpg")
+    monkeypatch.setenv("HIDESEEK_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["waldo_source"] = "Real page from the data folder"
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="waldo_page").options == ["uts_122.jpg"]
+    assert at.warning[0].value == "skipped " + plain_markdown("secret.jpg: a link to a file outside the data roots")

@@ -9,7 +9,7 @@ from pathlib import Path
 import skimage.data
 from PIL import Image
 
-from core.config import resolve_data_path
+from core.config import inside_data_roots, resolve_data_path
 from core.images import open_image
 
 SKIMAGE_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "camera")
@@ -30,10 +30,12 @@ def skimage_photo(name: str) -> Image.Image:
 
 
 def imagenet_samples(folder: str | Path = "imagenet_samples") -> list[Sample]:
-    """The labelled ImageNet sample photos (``labels.csv``: file, class_index, wnid, name), in file order."""
+    """The labelled ImageNet sample photos (``labels.csv``: file, class_index, wnid, name), in file order; a listed
+    file that resolves outside the data roots (a planted link) is left out."""
     root = resolve_data_path(folder)
     with open(root / "labels.csv", newline="") as fh:
-        return [Sample(root / row["file"], int(row["class_index"]), row["name"]) for row in csv.DictReader(fh)]
+        rows = [(root / row["file"], int(row["class_index"]), row["name"]) for row in csv.DictReader(fh)]
+    return [Sample(path.resolve(), index, name) for path, index, name in rows if inside_data_roots(path)]
 
 
 def open_sample(sample: Sample) -> Image.Image:
@@ -41,7 +43,8 @@ def open_sample(sample: Sample) -> Image.Image:
 
 
 def face_photos(folder: str | Path = "faces") -> list[Path]:
-    """The demo face photos listed in ``faces/manifest.csv`` (identity/file), in manifest order."""
+    """The demo face photos listed in ``faces/manifest.csv`` (identity/file), in manifest order, as paths under the
+    folder; a listed file that resolves outside the data roots (a planted link) is left out."""
     root = resolve_data_path(folder)
     with open(root / "manifest.csv", newline="") as fh:
-        return [root / row["file"] for row in csv.DictReader(fh)]
+        return [path for row in csv.DictReader(fh) if inside_data_roots(path := root / row["file"])]

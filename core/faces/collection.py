@@ -6,8 +6,6 @@ in a zip alike; photos directly at the root have no identity.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -15,15 +13,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image, ImageDraw
 
+from core.archive import zip_images
 from core.cache import cached_array, pixels_hash
+from core.config import folder_files
 from core.faces.detect import DETECT_LONG_SIDE, Face, detect_faces
 from core.faces.embed import embed_photos
-from core.images import ImageError, open_image
+from core.images import IMAGE_SUFFIXES, ImageError, open_image
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-MAX_ZIP_PHOTOS = 500
-MAX_ZIP_MEMBER_BYTES = 25 * 2**20
-MAX_ZIP_TOTAL_BYTES = 300 * 2**20
+MAX_ZIP_PHOTOS = 500  # analysed at once (the zip's other limits are core.archive's)
 THUMBNAIL_SIZE = 80
 PREVIEW_SIDE = 640
 PHOTOS_PER_CHUNK = 16
@@ -35,11 +32,13 @@ DEMO_PHOTOS_EACH = 3
 
 @dataclass
 class Photo:
-    """A photo to analyse: a display name, its identity label (or None) and its encoded bytes."""
+    """A photo to analyse: a display name, its identity label (or None) and its encoded bytes; ``error`` says why a
+    listed photo could not be read (then ``data`` is empty and its result carries the error)."""
 
     name: str
     identity: str | None
     data: bytes
+    error: str | None = None
 
 
 @dataclass
@@ -73,76 +72,68 @@ def _identity_of(relative: PurePosixPath) -> str | None:
     return relative.parts[-2] if len(relative.parts) >= 2 else None
 
 
-def _is_image_name(name: str) -> bool:
-    path = PurePosixPath(name)
-    return path.suffix.lower() in IMAGE_SUFFIXES and not any(part.startswith((".", "__MACOSX")) for part in path.parts)
-
-
-def photos_from_folder(folder: Path) -> list[Photo]:
-    """Images in ``folder`` and its identity subfolders (one level), sorted by path."""
-    files = sorted(
-        p
-        for p in [*folder.glob("*"), *folder.glob("*/*")]
-        if p.is_file() and _is_image_name(p.relative_to(folder).as_posix())
-    )
-    photos = []
-    for path in files:
-        relative = PurePosixPath(path.relative_to(folder).as_posix())
-        photos.append(Photo(relative.as_posix(), _identity_of(relative), path.read_bytes()))
-    return photos
+def photos_from_folder(folder: Path, *, confine: bool = True) -> list[Photo]:
+    """Images in ``folder`` and its identity subfolders (one level), sorted by path. With ``confine`` (a server-side
+    folder) a link that leads outside the data roots becomes a photo with ``error`` set instead of being read;
+    the command line passes ``confine=False`` for the user's own folders."""
+    listing = folder_files(folder, IMAGE_SUFFIXES, depth=1, confine=confine)
+    photos = [Photo(name, None, b"", error=f"{name}: {why}; not read") for name, why in listing.refused]
+    photos += [_read_photo(relative.as_posix(), _identity_of(relative), path) for relative, path in listing.files]
+    return sorted(photos, key=lambda photo: PurePosixPath(photo.name).parts)
 
 
 def demo_photos(root: Path) -> list[Photo]:
     """The demo set: DEMO_PHOTOS_EACH photos of each DEMO_PEOPLE folder under ``root`` (the data root's faces/)."""
     photos = []
     for person in DEMO_PEOPLE:
-        for path in sorted((root / person).glob("*.jpg"))[:DEMO_PHOTOS_EACH]:
-            photos.append(Photo(f"{person}/{path.name}", person, path.read_bytes()))
+        for relative, path in _demo_files(root / person)[:DEMO_PHOTOS_EACH]:
+            photos.append(_read_photo(f"{person}/{relative}", person, path))
     return photos
 
 
 def demo_queries(data: Path) -> list[Path]:
     """Photos to try the gallery with: each demo person's next photo, and the two-person photos of faces_multi/."""
     people = [
-        sorted((data / "faces" / person).glob("*.jpg"))[DEMO_PHOTOS_EACH : DEMO_PHOTOS_EACH + 1]
+        [data / "faces" / person / relative for relative, _ in _demo_files(data / "faces" / person)]
         for person in DEMO_PEOPLE
     ]
-    return [path for found in people for path in found] + sorted((data / "faces_multi").glob("*.jpg"))
+    people = [found[DEMO_PHOTOS_EACH : DEMO_PHOTOS_EACH + 1] for found in people]
+    multi = [data / "faces_multi" / relative for relative, _ in _demo_files(data / "faces_multi")]
+    return [path for found in people for path in found] + multi
+
+
+def _demo_files(folder: Path) -> list[tuple[PurePosixPath, Path]]:
+    """The JPEGs directly in a demo folder that stay inside the data roots (none when the folder is missing)."""
+    return folder_files(folder, {".jpg"}, depth=0).files if folder.is_dir() else []
+
+
+def _read_photo(name: str, identity: str | None, path: Path) -> Photo:
+    try:
+        return Photo(name, identity, path.read_bytes())
+    except OSError as err:
+        return Photo(name, identity, b"", error=f"{name}: cannot read the file ({err.strerror or err})")
 
 
 def photos_from_paths(paths: Iterable[Path]) -> list[Photo]:
-    """Files as given, folders expanded with photos_from_folder."""
+    """Files as given, folders expanded with photos_from_folder (the command line's own files: not confined)."""
     photos = []
     for path in paths:
         if path.is_dir():
-            photos += photos_from_folder(path)
+            photos += photos_from_folder(path, confine=False)
         elif path.is_file():
-            photos.append(Photo(path.name, None, path.read_bytes()))
+            photos.append(_read_photo(path.name, None, path))
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
     return photos
 
 
 def photos_from_zip(data: bytes) -> list[Photo]:
-    """Image members of an uploaded zip, read in memory (nothing is extracted to disk), within size caps."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as err:
-        raise ImageError(f"not a readable zip file ({err})") from err
-    members = [info for info in archive.infolist() if not info.is_dir() and _is_image_name(info.filename)]
-    if len(members) > MAX_ZIP_PHOTOS:
-        raise ImageError(f"the zip holds {len(members)} images; at most {MAX_ZIP_PHOTOS} are analysed at once")
-    if sum(info.file_size for info in members) > MAX_ZIP_TOTAL_BYTES:
-        raise ImageError(f"the zip's images add up to more than {MAX_ZIP_TOTAL_BYTES // 2**20} MB uncompressed")
-    photos = []
-    for info in sorted(members, key=lambda i: i.filename):
-        with archive.open(info) as member:
-            content = member.read(MAX_ZIP_MEMBER_BYTES + 1)  # never trust the declared size alone
-        if len(content) > MAX_ZIP_MEMBER_BYTES:
-            raise ImageError(f"{info.filename}: larger than {MAX_ZIP_MEMBER_BYTES // 2**20} MB")
-        relative = PurePosixPath(info.filename)
-        photos.append(Photo(relative.as_posix(), _identity_of(relative), content))
-    return photos
+    """Image members of an uploaded zip, read in memory by core.archive (its size and count caps), at most
+    MAX_ZIP_PHOTOS of them."""
+    return [
+        Photo(member.path.as_posix(), _identity_of(member.path), member.data)
+        for member in zip_images(data, max_images=MAX_ZIP_PHOTOS)
+    ]
 
 
 def detect_faces_cached(image: Image.Image, key: str) -> list[Face]:
@@ -205,6 +196,9 @@ def analyze_photos(
 def _analyze_chunk(photos: list[Photo], recognizer: str) -> list[PhotoResult]:
     opened, results = [], []
     for photo in photos:
+        if photo.error is not None:
+            results.append(PhotoResult(photo.name, photo.identity, error=photo.error))
+            continue
         try:
             image = open_image(photo.data, name=photo.name)
         except ImageError as err:

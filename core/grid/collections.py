@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from core.archive import zip_images
 from core.cache import content_hash
-from core.config import data_root, resolve_data_path
-from core.images import ImageError, open_image
+from core.config import data_root, folder_files, inside_data_roots, resolve_data_path
+from core.images import IMAGE_SUFFIXES, ImageError, open_image
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 MAX_IMAGES = 20_000
-MAX_ZIP_BYTES = 1 << 30  # uncompressed; guards against zip bombs
 
 
 @dataclass(frozen=True)
@@ -37,11 +35,13 @@ class Item:
 
 @dataclass
 class Collection:
-    """A list of images; ``pixels`` holds ready-made feature vectors for collections embedded without a CNN."""
+    """A list of images; ``pixels`` holds ready-made feature vectors for collections embedded without a CNN;
+    ``skipped`` says which files of a server folder were left out and why (links leading outside the data roots)."""
 
     title: str
     items: list[Item]
     pixels: np.ndarray | None = field(default=None, repr=False)
+    skipped: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -77,6 +77,7 @@ class Collection:
             self.title,
             [self.items[i] for i in indices],
             None if self.pixels is None else self.pixels[indices],
+            list(self.skipped),
         )
         if "hashes" in self.__dict__:
             chosen.hashes = [self.hashes[i] for i in indices]
@@ -84,20 +85,18 @@ class Collection:
 
 
 def from_folder(path: str | Path, limit: int | None = None) -> Collection:
-    """Every image file under a server folder, which must lie inside the configured data roots."""
+    """Every image file under a server folder, which must lie inside the configured data roots; so must each file in
+    it once its links are resolved (the others are skipped, with the reason in ``skipped``)."""
     root = resolve_data_path(path)
     if not root.is_dir():
         raise ImageError(f"{path}: not a folder")
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not _hidden(p.relative_to(root))
-    )
-    if not files:
-        raise ImageError(f"{path}: no image files (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    files = _limited(files, limit)
-    items = [Item(str(f.relative_to(root)), _label_from_parts(f.relative_to(root).parts), f) for f in files]
-    return Collection(root.name, items)
+    listing = folder_files(root, IMAGE_SUFFIXES)
+    if not listing.files:
+        refused = f"; {'; '.join(listing.reasons[:3])}" if listing.refused else ""
+        raise ImageError(f"{path}: no image files (looked for {', '.join(sorted(IMAGE_SUFFIXES))}){refused}")
+    files = _limited(listing.files, limit)
+    items = [Item(relative.as_posix(), _label_from_parts(relative.parts), file) for relative, file in files]
+    return Collection(root.name, items, skipped=listing.reasons)
 
 
 def from_uploads(files: list[tuple[str, bytes]], limit: int | None = None) -> Collection:
@@ -105,7 +104,8 @@ def from_uploads(files: list[tuple[str, bytes]], limit: int | None = None) -> Co
     items: list[Item] = []
     for name, data in files:
         if name.lower().endswith(".zip"):
-            items += _zip_items(name, data)
+            members = zip_images(data, label=name)
+            items += [Item(m.path.as_posix(), _label_from_parts(m.path.parts), m.data) for m in members]
         else:
             items.append(Item(name, "", data))
     if not items:
@@ -121,24 +121,31 @@ def digits(limit: int | None = None) -> Collection:
     from sklearn.datasets import load_digits
 
     data = load_digits()
-    count = len(data.target) if limit is None else min(limit, len(data.target))
+    count = len(_limited(data.target, limit))
     items = [Item(f"digit_{i:04d}.png", str(data.target[i]), _grey_png(data.images[i])) for i in range(count)]
     return Collection("digits", items, pixels=np.asarray(data.data[:count], dtype=np.float32))
 
 
 def imagenet_samples(limit: int | None = None) -> Collection:
-    """The demo data's 500 ImageNet photos, labelled with their class name from labels.csv."""
+    """The demo data's 500 ImageNet photos, labelled with their class name from labels.csv (a listed file that
+    resolves outside the data roots is skipped, with the reason in ``skipped``)."""
     root = resolve_data_path(data_root() / "imagenet_samples")
     with open(root / "labels.csv", newline="") as fh:
         rows = sorted(csv.DictReader(fh), key=lambda row: row["file"])
-    items = [Item(Path(row["file"]).name, row["name"], root / row["file"]) for row in rows]
-    return Collection("imagenet_samples", _limited(items, limit))
+    items, skipped = [], []
+    for row in rows:
+        path = (root / row["file"]).resolve()
+        if inside_data_roots(path):
+            items.append(Item(Path(row["file"]).name, row["name"], path))
+        else:
+            skipped.append(f"{row['file']}: a link to a file outside the data roots")
+    return Collection("imagenet_samples", _limited(items, limit), skipped=skipped)
 
 
 def cifar10(limit: int | None = None) -> Collection:
     """The demo data's 500 CIFAR-10 test images (32x32), labelled by their class folder."""
     collection = from_folder(data_root() / "cifar10")
-    return Collection("cifar10", _limited(collection.items, limit))
+    return Collection("cifar10", _limited(collection.items, limit), skipped=collection.skipped)
 
 
 DATASETS = {"digits": digits, "imagenet_samples": imagenet_samples, "cifar10": cifar10}
@@ -150,40 +157,17 @@ def load_dataset(name: str, limit: int | None = None) -> Collection:
     return DATASETS[name](limit)
 
 
-def _limited(items: list, limit: int | None) -> list:
+def _limited(items, limit: int | None):
+    """The first ``limit`` items (at most MAX_IMAGES); a limit below 1 is refused rather than read as a slice."""
+    if limit is not None and limit < 1:
+        raise ImageError(f"the image limit must be at least 1, got {limit}")
     cap = MAX_IMAGES if limit is None else min(limit, MAX_IMAGES)
     return items[:cap]
-
-
-def _hidden(relative: Path | PurePosixPath) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
 
 
 def _label_from_parts(parts: tuple[str, ...]) -> str:
     """The top sub-folder's name, or "" for files at the collection's root."""
     return parts[0] if len(parts) > 1 else ""
-
-
-def _zip_items(name: str, data: bytes) -> list[Item]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as err:
-        raise ImageError(f"{name}: not a readable zip file ({err})") from err
-    with archive:
-        members = [
-            info
-            for info in archive.infolist()
-            if not info.is_dir()
-            and PurePosixPath(info.filename).suffix.lower() in IMAGE_SUFFIXES
-            and not _hidden(PurePosixPath(info.filename))
-        ]
-        if sum(info.file_size for info in members) > MAX_ZIP_BYTES:
-            raise ImageError(f"{name}: unpacks to more than {MAX_ZIP_BYTES >> 20} MB of images")
-        members.sort(key=lambda info: info.filename)
-        return [
-            Item(info.filename, _label_from_parts(PurePosixPath(info.filename).parts), archive.read(info))
-            for info in members[:MAX_IMAGES]
-        ]
 
 
 def _grey_png(image: np.ndarray) -> bytes:

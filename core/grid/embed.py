@@ -24,7 +24,8 @@ Progress = Callable[[float], None]
 
 @dataclass
 class Embedded:
-    """The usable images, their features (one row each), and the images that could not be opened, with why."""
+    """The usable images, their features (one row each), and the images left out (not opened, or refused when the
+    collection was listed), each with why."""
 
     collection: Collection
     features: np.ndarray
@@ -44,12 +45,12 @@ def embed(
 ) -> Embedded:
     """Features for every readable image; ``model`` (MobileNetV2) is only needed when some are not cached yet."""
     if collection.pixels is not None:
-        return Embedded(collection, np.asarray(collection.pixels, dtype=np.float32), [], 0)
+        return Embedded(collection, np.asarray(collection.pixels, dtype=np.float32), list(collection.skipped), 0)
     vectors: list[np.ndarray | None] = [_cached_vector(h, model_name) for h in collection.hashes]
     missing = [i for i, vector in enumerate(vectors) if vector is None]
     if missing and model is None:
         raise ImageError(f"{len(missing)} images need {model_name} features but no model was given")
-    skipped: list[str] = []
+    skipped: list[str] = list(collection.skipped)
     for start in range(0, len(missing), BATCH_SIZE):
         batch = missing[start : start + BATCH_SIZE]
         for index, vector in _embed_batch(collection, batch, model, skipped):
@@ -60,7 +61,8 @@ def embed(
     if not kept:
         raise ImageError("none of the images could be opened: " + "; ".join(skipped[:3]))
     features = np.stack([vectors[i] for i in kept]).astype(np.float32)
-    return Embedded(collection.subset(kept), features, skipped, len(missing) - len(skipped))
+    unreadable = len(skipped) - len(collection.skipped)
+    return Embedded(collection.subset(kept), features, skipped, len(missing) - unreadable)
 
 
 def pooled_features(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
