@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +39,33 @@ def test_grid_cli_reports_user_errors(tmp_path: Path, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         main(["grid", "--dataset", "digits", "--grid", "five", "--out", out])
     assert not Path(out).exists()
+
+
+@pytest.mark.parametrize("limit", ["-1", "0"])
+def test_grid_cli_refuses_a_limit_below_one(limit: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for source in (["--dataset", "digits"], ["--dataset", "cifar10"], ["cifar10"]):
+        assert main(["grid", *source, "--limit", limit, "--out", str(tmp_path / "grid.png")]) == 2
+        assert capsys.readouterr().err == f"error: the image limit must be at least 1, got {limit}\n"
+    assert not (tmp_path / "grid.png").exists()
+
+
+def test_grid_cli_on_copies_of_one_image_says_why_in_one_line(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    for i in range(20):
+        shutil.copy(data_dir / "cifar10" / "cat" / "0000.jpg", folder / f"cat_{i:02d}.jpg")
+    monkeypatch.setenv("HIDESEEK_EXTRA_ROOTS", str(tmp_path))
+    assert main(["grid", str(folder), "--out", str(tmp_path / "grid.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: all 20 images look exactly alike") and err.count("\n") == 1 and "NaN" not in err
+
+
+def test_grid_cli_reports_links_it_did_not_follow(linked_root: Path, tmp_path: Path, capsys) -> None:
+    assert main(["grid", "cifar10", "--out", str(tmp_path / "grid.png"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 7 and report["skipped"] == [
+        "cat/secret.jpg: a link to a file outside the data roots",
+        "ships: a link to a folder outside the data roots",
+    ]

@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from core.config import PathNotAllowed
@@ -43,6 +46,36 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the file system failed mid-run (disk full, a folder removed): still one line
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
+
+
+def writable_output(path: Path, option: str = "--out", *, folder: bool) -> Path:
+    """The one check of a command's output path, before any slow work: ``folder`` outputs are created if missing,
+    file outputs get their parent folder created; either must then be writable. CliError with the reason otherwise
+    (an existing file where a folder is expected or the other way round, a read-only file system, no permission)."""
+    path = Path(path)
+    directory = path if folder else path.parent
+    if folder and path.exists() and not path.is_dir():
+        raise CliError(f"{option} {path}: exists and is not a folder")
+    if not folder and path.is_dir():
+        raise CliError(f"{option} {path}: is a folder; give a file name")
+    if directory.exists() and not directory.is_dir():
+        raise CliError(f"{option} {path}: {directory} is not a folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CliError(f"{option} {path}: cannot create the folder {directory} ({err.strerror or err})") from err
+    try:  # what counts is writing (os.access says yes to root on a read-only file system): try a scratch file
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        raise CliError(f"{option} {path}: cannot write there ({err.strerror or err})") from err
+    if not folder and path.exists() and not os.access(path, os.W_OK):
+        raise CliError(f"{option} {path}: cannot write there (the file is read-only)")
+    return path
 
 
 def print_json(payload: Any) -> None:

@@ -12,7 +12,7 @@ from core.attribution.classifier import categories, classifier_view, resolve_cla
 from core.attribution.methods import METHODS, Attribution
 from core.attribution.panel import check_methods, run_panel
 from core.attribution.render import overlay
-from core.cli import CliError, print_json
+from core.cli import CliError, print_json, writable_output
 from core.images import open_image
 from core.models import load_model
 
@@ -37,13 +37,15 @@ def run(args: argparse.Namespace) -> int:
         target = resolve_class(args.target) if args.target is not None else None
     except ValueError as err:
         raise CliError(str(err)) from err
+    writable_output(args.out, folder=True)
+    png_paths = _png_paths(args.out, args.image, methods)
     image = open_image(args.image)
     model = load_model("mobilenet_v2").model
     view = classifier_view(image)
     top5 = top_predictions(model, view.inputs)
     target = top5[0].index if target is None else target
     panel = run_panel(model, view.inputs, target, methods)
-    pngs = _write_pngs(args.out, args.image, view.pixels, panel.attributions)
+    pngs = _write_pngs(png_paths, view.pixels, panel.attributions)
     payload = {
         "image": str(args.image),
         "top5": [{"index": p.index, "name": p.name, "probability": round(p.probability, 5)} for p in top5],
@@ -69,22 +71,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_pngs(out: Path, source: Path, pixels: np.ndarray, attributions: list[Attribution]) -> list[Path]:
-    """One overlay per method; refuses to write over the input image."""
-    if out.exists() and not out.is_dir():
-        raise CliError(f"--out {out} exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CliError(f"cannot create --out {out}: {err.strerror or err}") from err
-    paths = []
-    for attribution in attributions:
-        path = out / f"{source.stem}_{attribution.method}.png"
+def _png_paths(out: Path, source: Path, methods: list[str]) -> dict[str, Path]:
+    """``OUT/<stem>_<method>.png`` per method, checked before the slow part: never the input, never a folder."""
+    paths = {method: out / f"{source.stem}_{method}.png" for method in methods}
+    for path in paths.values():
         if path.resolve() == source.resolve():
             raise CliError(f"refusing to overwrite the input image {source}")
-        Image.fromarray(overlay(pixels, attribution.map)).save(path)
-        paths.append(path)
+        if path.is_dir():
+            raise CliError(f"--out {out}: {path.name} there is a folder, where the heatmap PNG would go")
     return paths
+
+
+def _write_pngs(paths: dict[str, Path], pixels: np.ndarray, attributions: list[Attribution]) -> list[Path]:
+    """One overlay per method, to the paths from _png_paths."""
+    for attribution in attributions:
+        Image.fromarray(overlay(pixels, attribution.map)).save(paths[attribution.method])
+    return [paths[attribution.method] for attribution in attributions]
 
 
 def _print_table(payload: dict) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.cli import CliError, print_json
+from core.cli import CliError, print_json, writable_output
 from core.cloak.attacks import METHODS, Attack
 from core.cloak.face_cloak import NoFaceError, cloak_faces
 from core.cloak.presets import DEFAULT_PRESET, PRESETS, preset_attack
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     references = [open_image(path) for path in args.reference]
     target = open_image(args.target) if args.target else None
     outputs = _output_paths(args.inputs, args.out)
-    args.out.mkdir(parents=True, exist_ok=True)
+    writable_output(args.out, folder=True)
     options = {"references": references, "target": target, "robust": robust}
     reports = [
         _cloak_one(path, output, attack, recognizers, options, args.leave_one_out)
@@ -104,6 +104,8 @@ def _output_paths(inputs: list[Path], out: Path) -> list[Path]:
     for output in outputs:
         if output.resolve() in resolved_inputs:
             raise CliError(f"{output} is one of the inputs; choose another --out folder")
+        if output.is_dir():
+            raise CliError(f"{output} is a folder, where the cloaked PNG would go; choose another --out folder")
     return outputs
 
 

@@ -6,7 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from core.cli import CliError, print_json
+from core.cli import CliError, print_json, writable_output
 from core.grid import build_grid, layout_table, mosaic, png_bytes
 from core.grid.collections import DATASETS, from_folder, load_dataset
 from core.grid.reduce import REDUCERS
@@ -38,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_output(args.out, folder=False)
+    if args.csv is not None:
+        writable_output(args.csv, "--csv", folder=False)
     collection = load_dataset(args.dataset, args.limit) if args.dataset else from_folder(args.folder, args.limit)
     _refuse_overwriting_inputs(collection, [args.out, args.csv])
     model = None if collection.pixels is not None else load_model("mobilenet_v2").model

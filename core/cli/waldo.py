@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from core.cli import CliError, print_json
+from core.cli import CliError, print_json, writable_output
 from core.images import open_image, to_array
 from core.models import get_spec, load_model
 from core.waldo.data import load_annotations, page_path, split_pages
@@ -68,6 +68,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise CliError("--mine-decoys needs --init: the decoys are a trained model's own false finds")
     if args.iterations < 1 or args.batch < 1 or args.tile < 64 or args.workers < 0:
         raise CliError("--iterations and --batch must be positive, --tile at least 64 and --workers not negative")
+    writable_output(args.out, folder=False)
     _threads(args.threads)
     out = train(
         args.data,
