@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from core.cloak.attacks import Attack
 from core.cloak.classifier import class_index, cloak_classifier, top_k
 from core.cloak.imageio import reopen_png
+from core.images import ImageError
 
 
 def test_untargeted_fgsm_changes_the_top_class_of_the_saved_file(panda, mobilenet) -> None:
@@ -30,3 +33,18 @@ def test_class_names_and_indices_are_checked() -> None:
         class_index(1000)
     with pytest.raises(ValueError, match="unknown ImageNet class"):
         class_index("unicorn")
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (500, 2)])
+def test_images_too_small_for_the_quality_report_are_refused_with_the_reason(panda, mobilenet, size) -> None:
+    tiny = panda.resize(size, Image.Resampling.BOX)
+    with pytest.raises(ImageError, match=rf"^photo: {size[0]}x{size[1]} is too small to classify and measure"):
+        cloak_classifier(tiny, mobilenet, Attack(method="fgsm", eps=4))
+
+
+def test_a_3000x3_banner_is_cloaked_and_measured(panda, mobilenet) -> None:
+    banner = panda.resize((3000, 3), Image.Resampling.BOX)
+    assert np.asarray(banner).std() > 10  # real, varied pixels
+    result = cloak_classifier(banner, mobilenet, Attack(method="fgsm", eps=4))
+    assert result.image.size == (3000, 3) and len(result.after) == 5
+    assert 0 < result.quality["linf"] <= 4 and 0 < result.quality["ssim"] < 1

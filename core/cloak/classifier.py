@@ -18,8 +18,10 @@ from core.cloak.attacks import Attack, ProgressFn
 from core.cloak.imageio import png_bytes, reopen_png, to_image
 from core.cloak.quality import region_quality
 from core.faces import image_to_tensor
-from core.images import to_array
+from core.images import require_min_side, to_array
 from core.models.builders import imagenet_categories, imagenet_transforms
+
+MIN_SIDE = 3  # the quality report's SSIM needs a 3x3 window (1x1 or 2-pixel-thin images have none)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ def cloak_classifier(
     target: int | None = None,
     callback: ProgressFn | None = None,
 ) -> ClassifierCloak:
-    """Untargeted (push away from the current top-1) or targeted (pull toward ``target``) attack on ``image``."""
+    """Untargeted (push away from the current top-1) or targeted (pull toward ``target``) attack on ``image``;
+    ImageError for an image with a side under MIN_SIDE."""
+    require_min_side(image, MIN_SIDE, "to classify and measure", name="photo")
     start = time.perf_counter()
     before = top_k(model, image)
     label = torch.tensor([before[0].index if target is None else target])
