@@ -9,14 +9,16 @@ import numpy as np
 import streamlit as st
 
 import ui
+from core.cache import content_hash
 from core.grid import layout_table, mosaic, png_bytes
 from core.grid.assign import EXACT_MAX_CELLS, GridAssignment, assign, grid_shape
 from core.grid.collections import Collection, from_folder, from_uploads, load_dataset
 from core.grid.embed import embed, preview, thumbnail
 from core.grid.quality import grid_knn_preservation, label_agreement, map_knn_preservation, neighbours_of
 from core.grid.reduce import reduce
-from core.grid.view import index_from_selection, mosaic_figure, scatter_figure
+from core.grid.view import Selection, index_from_selection, mosaic_figure, next_selection, scatter_figure
 from core.images import ImageError
+from core.text import plain_markdown
 
 SOURCES = {
     "digits (scikit-learn, 8x8, offline)": "digits",
@@ -59,8 +61,11 @@ def cached_quality(
         "k-NN kept, grid": grid_knn_preservation(features, assignment),
     }
     if len(set(labels)) > 1:
-        same, chance = label_agreement(assignment, list(labels))
-        quality["same-label neighbours"], quality["same label by chance"] = same, chance
+        try:
+            same, chance = label_agreement(assignment, list(labels))
+            quality["same-label neighbours"], quality["same label by chance"] = same, chance
+        except ValueError:  # a sparse grid (many more cells than images) can have no two images side by side
+            pass
     return quality
 
 
@@ -111,7 +116,7 @@ try:
             st.stop()
         collection = named_collection(source, folder, limit)
 except ImageError as err:
-    st.error(str(err))
+    st.error(plain_markdown(str(err)))
     st.stop()
 
 model = None
@@ -129,14 +134,14 @@ with st.status("Building the grid…", expanded=True) as status:
         embedded = embed(collection, model, progress=bar.progress)
     except ImageError as err:
         status.update(label="No usable images", state="error")
-        st.error(str(err))
+        st.error(plain_markdown(str(err)))
         st.stop()
     bar.progress(1.0)
     st.write(
         f"embedded in {time.perf_counter() - start:.1f} s ({embedded.computed} through the network, the rest cached)"
     )
     for reason in embedded.skipped:
-        st.warning(f"skipped {reason}")
+        st.warning(f"skipped {plain_markdown(reason)}")
     collection, features = embedded.collection, embedded.features
     try:
         shape = grid_shape(len(features), rows or None, cols or None)
@@ -149,7 +154,7 @@ with st.status("Building the grid…", expanded=True) as status:
         assignment = cached_assignment(points, shape, method)
     except ValueError as err:
         status.update(label="Cannot build this grid", state="error")
-        st.error(str(err))
+        st.error(plain_markdown(str(err)))
         st.stop()
     st.write(
         f"snapped ({assignment.method}) in {assignment.seconds:.2f} s, total squared distance {assignment.cost:.3f}"
@@ -169,13 +174,27 @@ else:
     figure = mosaic_figure(image, assignment, collection.names, collection.labels, colour_by_label)
 event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="grid_chart")
 
+# The selection is an image (name and content hash), not a cell number: when the layout moves, its cell follows it.
 cell_count = shape[0] * shape[1]
+layout = content_hash(f"{collection.fingerprint} {shape}".encode() + assignment.cells.tobytes())
 clicked = index_from_selection(event)
-if clicked is not None and clicked != st.session_state.get("grid_last_click"):
+if clicked == st.session_state.get("grid_last_click"):
+    clicked = None  # the chart still reports the click already handled
+else:
     st.session_state["grid_last_click"] = clicked
-    st.session_state["grid_cell"] = int(assignment.cells[clicked])
-if st.session_state.get("grid_cell") is not None and st.session_state["grid_cell"] >= cell_count:
-    st.session_state["grid_cell"] = None
+typed = st.session_state.get("grid_cell")
+selection = next_selection(
+    st.session_state.get("grid_selection", Selection()),
+    list(zip(collection.names, collection.hashes, strict=True)),
+    assignment.cells,
+    cell_count,
+    clicked=clicked,
+    entered=typed != st.session_state.get("grid_cell_shown"),
+    typed=typed,
+    layout_changed=layout != st.session_state.get("grid_layout"),
+)
+st.session_state.update(grid_selection=selection, grid_cell=selection.cell, grid_cell_shown=selection.cell)
+st.session_state["grid_layout"] = layout
 cell = st.number_input(
     f"Cell (row × {shape[1]} + column; a click on the chart sets it)", 0, cell_count - 1, value=None, key="grid_cell"
 )
@@ -197,12 +216,12 @@ if cell is not None:
         st.info(f"Cell ({row}, {col}) is empty.")
     else:
         index = int(occupants[0])
-        st.subheader(f"Cell ({row}, {col}): {collection.names[index]}")
-        st.write(f"Label: **{collection.labels[index] or 'none'}**")
+        st.subheader(f"Cell ({row}, {col})")
+        st.text(f"File: {collection.names[index]}\nLabel: {collection.labels[index] or 'none'}")  # user text: plain
         st.image(preview(collection, index))
         st.write(f"The {NEIGHBOURS} most similar images (nearest in feature space) and their cells:")
         neighbours = neighbours_of(features, index, NEIGHBOURS)
         for column, other in zip(st.columns(len(neighbours)), neighbours, strict=True):
             other_row, other_col = divmod(int(assignment.cells[other]), shape[1])
-            caption = f"{collection.labels[other]} ({other_row}, {other_col})"
+            caption = plain_markdown(f"{collection.labels[other]} ({other_row}, {other_col})")
             column.image(thumbnail(collection, int(other), 96), caption=caption)

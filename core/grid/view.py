@@ -1,8 +1,11 @@
-"""Plotly figures for the grid page (mosaic with hover labels, raw 2-D map) and reading a click back to an image."""
+"""Plotly figures for the grid page (mosaic with hover labels, raw 2-D map), reading a click back to an image, and
+keeping the selected image selected while the layout changes."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.express as px
@@ -77,7 +80,49 @@ def index_from_selection(selection: Mapping | None) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What the detail view shows: an image, by identity (name, content hash), and the cell it is in now; or an empty
+    cell the user entered (``image`` None); or nothing."""
+
+    image: tuple[str, str] | None = None
+    cell: int | None = None
+
+
+def next_selection(
+    previous: Selection,
+    identities: list[tuple[str, str]],
+    cells: np.ndarray,
+    cell_count: int,
+    *,
+    clicked: int | None = None,
+    entered: bool = False,
+    typed: int | None = None,
+    layout_changed: bool = False,
+) -> Selection:
+    """The selection after one rerun of the page. A new click (image index ``clicked``) selects that image; a cell the
+    user ``entered`` (``typed``, None when cleared) selects its occupant. Otherwise the selected image stays selected
+    and its cell follows it when the layout moves (None when it is no longer in the collection), so a changed layout
+    never shows another image under the old cell number; an entered empty cell is dropped when the layout changes."""
+    image = previous.image
+    if clicked is not None and 0 <= clicked < len(identities):
+        image = identities[clicked]
+    elif entered:
+        if typed is None or not 0 <= typed < cell_count:
+            return Selection()
+        occupants = np.flatnonzero(cells == typed)
+        return Selection(identities[int(occupants[0])] if len(occupants) else None, int(typed))
+    if image is not None:
+        index = next((i for i, identity in enumerate(identities) if identity == image), None)
+        return Selection() if index is None else Selection(image, int(cells[index]))
+    if layout_changed or previous.cell is None or previous.cell >= cell_count:
+        return Selection()
+    return previous
+
+
 def _hover(names: list[str], labels: list[str]) -> list[str]:
+    """Hover text: plotly renders HTML tags in it, so the names and labels (user text) are escaped."""
+    names, labels = [html.escape(name) for name in names], [html.escape(label) for label in labels]
     return [f"{name}<br>{label}" if label else name for name, label in zip(names, labels, strict=True)]
 
 
