@@ -198,7 +198,8 @@ class TfjsGraphModel(nn.Module):
         for index in needed:
             for name in self.steps[index].inputs:
                 last_use[name] = index
-        values = {self.input_name: x}
+        # channels-last memory (NCHW shape, NHWC strides) is what oneDNN's CPU convolutions run fastest on
+        values = {self.input_name: x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x}
         ranks = {self.input_name: x.dim()}
         for index in needed:
             step = self.steps[index]
@@ -212,9 +213,10 @@ class TfjsGraphModel(nn.Module):
     # lowering: GraphDef nodes to steps whose constants are parameters in the layout their op uses
 
     def _param(self, values: np.ndarray | torch.Tensor) -> str:
-        """Register a constant as a frozen parameter (moves with .to(), counts in the model's size)."""
+        """Register a constant as a frozen parameter (moves with .to(), counts in the model's size), contiguous:
+        a transposed kernel left strided would be copied by every convolution call."""
         key = f"c{len(self.consts)}"
-        tensor = torch.as_tensor(values, dtype=torch.float32).detach().clone()
+        tensor = torch.as_tensor(values, dtype=torch.float32).detach().clone(memory_format=torch.contiguous_format)
         self.consts[key] = nn.Parameter(tensor, requires_grad=False)
         return key
 
