@@ -45,6 +45,7 @@ def test_presets_set_the_sliders_which_stay_free_to_move() -> None:
         assert at.slider(key="steps").value == preset.attack.steps
         assert at.slider(key="input_diversity").value == preset.attack.input_diversity
         assert at.selectbox(key="method").value == preset.attack.method
+        assert at.slider(key="margin").value == preset.margin
     at.slider(key="eps").set_value(3).run()
     assert at.slider(key="eps").value == 3 and not at.exception
 

@@ -28,6 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--random-start", action="store_true", default=None, help="PGD's uniform start (lowers SSIM)")
     parser.add_argument("--input-diversity", type=float, help="probability of a random shrink-and-pad per step")
     parser.add_argument("--translation-sigma", type=float, help="Gaussian smoothing of the gradient, pixels")
+    parser.add_argument("--feature-weight", type=float, help="weight of the mid-depth feature term")
+    parser.add_argument("--margin", type=float, help="push this far past each threshold (threshold units)")
     parser.add_argument("--target", type=Path, help="impersonate the person in this photo instead of dodging")
     parser.add_argument("--reference", type=Path, action="append", default=[], help="a clean photo of the same person")
     robust = parser.add_mutually_exclusive_group()
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         random_start=args.random_start,
         input_diversity=args.input_diversity,
         translation_sigma=args.translation_sigma,
+        feature_weight=args.feature_weight,
     )
     if not 1 <= attack.eps <= 16:
         raise CliError(f"--eps must be between 1 and 16 grey levels, got {attack.eps}")
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     target = open_image(args.target) if args.target else None
     outputs = _output_paths(args.inputs, args.out)
     writable_output(args.out, folder=True)
-    options = {"references": references, "target": target, "robust": robust}
+    margin = PRESETS[args.preset].margin if args.margin is None else args.margin
+    options = {"references": references, "target": target, "robust": robust, "margin": margin}
     reports = [
         _cloak_one(path, output, attack, recognizers, options, args.leave_one_out)
         for path, output in zip(args.inputs, outputs, strict=True)

@@ -4,6 +4,8 @@ Transfer techniques (for recognizers the attack never sees) are named options of
 ``translation_sigma`` smooths each step's gradient with a Gaussian (translation invariance, Dong et al. 2019), and
 ``input_diversity`` is the probability that ``Attack.diversify`` randomly shrinks and pads the model's input in a step
 (Xie et al. 2019); callers apply ``diversify`` where the model input is formed (the face chips, the classifier input).
+``feature_weight`` weighs a feature-level term for callers whose models expose intermediate activations (the face
+cloak): mid-depth features are shared across networks more than final embeddings are, so moving them transfers.
 
 The attacker *maximises* ``loss_fn(adversarial)``; every caller (dodging, impersonation, classifier) only has to say what
 "worse for the model" means. Pixels are on 0..255 and ``eps``/``step_size`` are in grey levels, so eps=8 means 8/255.
@@ -43,6 +45,7 @@ class Attack:
     seed: int = 0
     input_diversity: float = 0.0
     translation_sigma: float = 0.0
+    feature_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -55,6 +58,8 @@ class Attack:
             raise ValueError(f"input_diversity is a probability in [0, 1], got {self.input_diversity}")
         if self.translation_sigma < 0:
             raise ValueError(f"translation_sigma must be >= 0 pixels, got {self.translation_sigma}")
+        if self.feature_weight < 0:
+            raise ValueError(f"feature_weight must be >= 0, got {self.feature_weight}")
 
     @property
     def n_steps(self) -> int:

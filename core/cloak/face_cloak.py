@@ -31,6 +31,7 @@ from core import faces as face_api
 from core.cloak.attacks import Attack
 from core.cloak.imageio import png_bytes, to_image
 from core.cloak.transforms import random_degradation
+from core.models import get_spec
 
 DEFAULT_RECOGNIZER = "dlib_resnet29"
 MIN_SIDE = 32  # below this no detector finds a face worth protecting
@@ -189,6 +190,31 @@ def goal_losses(
     return torch.stack(losses).sum(), torch.stack(distances)
 
 
+FEATURE_SHIFT_CAP = 1.0  # relative change of the mid-depth features past which the term stops pushing
+
+
+def clean_chip_features(
+    crop: torch.Tensor, landmarks: list[np.ndarray], boxes: list[np.ndarray], recognizers: Sequence[str]
+) -> dict[str, torch.Tensor]:
+    """Mid-depth activations of the clean faces, per recognizer that exposes them (registry ``feature_node``: the
+    TF.js recognizers; dlib's port has none, so the term leaves it to the embedding loss)."""
+    features = {}
+    with torch.no_grad():
+        for recognizer in recognizers:
+            if get_spec(recognizer).meta.get("feature_node"):
+                chips = face_api.align_batch(crop, landmarks, recognizer, boxes)
+                features[recognizer] = face_api.chip_features(chips, recognizer)
+    return features
+
+
+def feature_shift(chips: torch.Tensor, recognizer: str, clean: torch.Tensor) -> torch.Tensor:
+    """Sum over faces of how far the chips' mid-depth features moved from the clean ones, relative to their size and
+    capped, so a face whose features already moved enough stops spending budget on them."""
+    moved = face_api.chip_features(chips, recognizer) - clean
+    relative = moved.flatten(1).norm(dim=1) / clean.flatten(1).norm(dim=1).clamp_min(1e-6)
+    return relative.clamp(max=FEATURE_SHIFT_CAP).sum()
+
+
 def cloak_faces(
     image: Image.Image,
     attack: Attack,
@@ -230,6 +256,7 @@ def cloak_faces(
         mask = mask * texture_weight(crop, radius=max(3, round(3 * face_size / CHIP_SCALE)))
     generator = torch.Generator().manual_seed(attack.seed)
     progress = {"distance": 0.0}
+    clean_features = clean_chip_features(crop, landmarks, boxes, recognizers) if attack.feature_weight else {}
 
     def loss_fn(adversarial: torch.Tensor) -> torch.Tensor:
         batch = adversarial[None]
@@ -248,6 +275,8 @@ def cloak_faces(
                 margin,
             )
             total = total + loss
+            if recognizer in clean_features:
+                total = total + attack.feature_weight * feature_shift(chips, recognizer, clean_features[recognizer])
             nearest.append(distances)
         progress["distance"] = float(torch.stack(nearest).min())
         return total

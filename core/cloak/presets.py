@@ -17,26 +17,33 @@ class Preset:
     name: str
     attack: Attack
     robust: bool = True
+    margin: float = 0.25  # how far past each attacked recognizer's threshold to push (in threshold units)
     summary: str = ""
 
 
+# Chosen on the "tune" half of the demo people only (bench_cloak.py --split tune and leave-one-out probes on two of
+# them); the README's headline figures are on the "test" half, which no choice looked at. On the tune photos a
+# feature-level term (weight 2) did not raise black-box distances, so no preset uses it; it stays a free option.
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
         Preset(
             "low",
             Attack("mifgsm", eps=4.0, steps=40, step_size=0.5, input_diversity=0.5, translation_sigma=1.0),
-            summary="faint: the highest SSIM, protects mainly against the recognizers attacked",
+            margin=0.5,
+            summary="faint (face SSIM about 0.97): partial protection against the recognizers attacked only",
         ),
         Preset(
             "mid",
             Attack("mifgsm", eps=8.0, steps=60, step_size=0.5, input_diversity=0.5, translation_sigma=1.0),
-            summary="balanced: face SSIM about 0.95",
+            margin=1.0,
+            summary="balanced (face SSIM about 0.93): protects against most attacked recognizers, rarely others",
         ),
         Preset(
             "high",
             Attack("mifgsm", eps=16.0, steps=100, step_size=1.0, input_diversity=0.5, translation_sigma=1.0),
-            summary="strong: visible on close inspection, the best protection against unseen recognizers",
+            margin=2.0,
+            summary="strong and visible (face SSIM about 0.80): the best protection against recognizers it never saw",
         ),
     )
 }
