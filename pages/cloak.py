@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -17,7 +18,7 @@ from core.cloak.face_cloak import NoFaceError, cloak_faces
 from core.cloak.presets import DEFAULT_PRESET, PRESETS
 from core.cloak.quality import amplified_difference
 from core.cloak.report import leave_one_out, measure
-from core.config import data_root
+from core.config import data_root, folder_files
 from core.faces import RECOGNIZERS, available_recognizers
 from core.images import ImageError, open_image, to_array
 from core.models import availability, get_spec
@@ -58,14 +59,13 @@ def demo_bytes(relative: str) -> bytes:
     return (data_root() / relative).read_bytes()
 
 
-def demo_identities() -> dict[str, str]:
-    """Identity -> its first photo, relative to the data root (for impersonation targets)."""
-    folder = data_root() / "faces"
-    return {
-        person.name: str(sorted(person.glob("*.jpg"))[0].relative_to(data_root()))
-        for person in sorted(folder.iterdir())
-        if person.is_dir() and any(person.glob("*.jpg"))
-    }
+def demo_identities() -> dict[str, Path]:
+    """Identity -> its first photo (impersonation targets); links that lead outside the data roots are refused."""
+    identities: dict[str, Path] = {}
+    for name, path in folder_files(data_root() / "faces", {".jpg"}, depth=1).files:
+        if len(name.parts) == 2:
+            identities.setdefault(name.parts[0], path)
+    return identities
 
 
 def run_face_cloak(request: FaceRequest) -> tuple[bytes, dict]:
@@ -299,7 +299,7 @@ if mode == "Face recognizer":
         name = st.selectbox(
             "…or a demo identity", list(identities), key="target_identity", disabled=target_upload is not None
         )
-        target = target_upload.getvalue() if target_upload is not None else demo_bytes(identities[name])
+        target = target_upload.getvalue() if target_upload is not None else identities[name].read_bytes()
     available = available_recognizers()
     chosen = st.multiselect(
         "Recognizers to attack (ensemble)",

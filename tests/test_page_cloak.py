@@ -104,3 +104,11 @@ def test_a_second_visitor_with_the_same_settings_gets_the_result_without_a_repla
         session.button(key="run_classifier").click().run()
         assert not session.exception and not session.error
     assert second.subheader[0].value == first.subheader[0].value
+
+
+def test_impersonation_lists_the_demo_identities() -> None:
+    at = AppTest.from_file("../pages/cloak.py", default_timeout=600).run()
+    at.radio(key="goal").set_value("Impersonation").run()
+    assert not at.exception
+    identities = at.selectbox(key="target_identity").options
+    assert "Tony_Blair" in identities and len(identities) == len(set(identities)) >= 20
