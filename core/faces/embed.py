@@ -53,7 +53,8 @@ def _lookup(key: str) -> np.ndarray | None:
         return None
 
 
-def _cache_key(image_key: str, faces: list[Face], recognizer: str) -> str:
+def faces_cache_key(image_key: str, faces: list[Face], recognizer: str) -> str:
+    """The disk-cache key of one image's faces (image hash, what computes on them, face geometry)."""
     geometry = np.stack([np.concatenate([f.box, f.landmarks.ravel()]) for f in faces]).astype(np.float64)
     return f"{image_key}|{recognizer}|{content_hash(geometry.tobytes())}"
 
@@ -76,7 +77,7 @@ def embed_photos(
     pending: list[tuple[int, str, torch.Tensor]] = []
     load_model(recognizer)  # build outside inference_mode: its weights must stay usable for gradients later
     for index, (image, faces, image_key) in enumerate(jobs):
-        key = _cache_key(image_key, faces, recognizer) if faces else ""
+        key = faces_cache_key(image_key, faces, recognizer) if faces else ""
         found = _lookup(key) if faces else empty
         results.append(found)
         if found is None:
