@@ -1,9 +1,12 @@
 """Faces: detect, align and embed every face in a set of photos; a clustered distance matrix with a threshold that
-groups faces into people, threshold calibration from labelled data, and open-set gallery identification."""
+groups faces into people, threshold calibration from labelled data, every available recognizer side by side and how
+often they agree, HSE FaceRec's age and gender estimates, and open-set gallery identification."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -12,9 +15,11 @@ import streamlit as st
 import ui
 from core.cache import content_hash
 from core.config import data_root
-from core.faces import RECOGNIZERS, threshold
+from core.faces import RECOGNIZERS, available_recognizers, threshold
+from core.faces.attributes import ATTRIBUTE_MODEL, AgeGender, attributes_available, estimate_photo
 from core.faces.calibrate import Calibration, calibrate
 from core.faces.collection import (
+    FaceRow,
     Photo,
     PhotoResult,
     analyze_photo,
@@ -25,14 +30,17 @@ from core.faces.collection import (
     photos_from_folder,
     photos_from_zip,
 )
+from core.faces.compare import Agreement, RecognizerRow, agreement, compare_recognizers
 from core.faces.gallery import UNKNOWN, enroll, identify
 from core.faces.metrics import METRICS, cluster_order, distance_matrix, group_identities
-from core.faces.view import heatmap_figure, histogram_figure, roc_figure, sweep_figure
+from core.faces.view import data_uri, heatmap_figure, histogram_figure, roc_figure, sweep_figure
 from core.images import ImageError
-from core.models import availability, get_spec
+from core.models import availability, get_spec, recognizer_facts
+from core.text import plain_markdown
 
 SOURCES = ("Demo: five people, three photos each", "Folder under the data root", "Upload photos or a zip")
 MAX_HEATMAP_FACES = 150
+Result = TypeVar("Result")
 
 
 @st.cache_resource(show_spinner=False, max_entries=2048)
@@ -41,25 +49,74 @@ def analyzed(photo_hash: str, name: str, identity: str | None, recognizer: str, 
     return analyze_photo(_photo, recognizer)
 
 
+@st.cache_resource(show_spinner=False, max_entries=2048)
+def estimated(photo_hash: str, _photo: Photo) -> list[AgeGender]:
+    """HSE FaceRec's age and gender estimates for one photo's faces, cached per content hash."""
+    return estimate_photo(_photo)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def calibrated(embeddings: np.ndarray, labels: tuple[str, ...], metric: str, default: float) -> Calibration:
     return calibrate(embeddings, list(labels), metric, default)
 
 
-def analyze_all(photos: list[Photo], recognizer: str) -> list[PhotoResult]:
-    """Every photo through the (cached) pipeline, with a progress bar for the uncached ones."""
-    bar = st.progress(0.0, text="Detecting and embedding faces…")
+@st.cache_data(show_spinner=False, max_entries=32)
+def compared(
+    embeddings: dict[str, np.ndarray], labels: tuple[str, ...], metric: str, thresholds: dict[str, float]
+) -> list[RecognizerRow]:
+    return compare_recognizers(embeddings, list(labels), metric, thresholds)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def agreed(embeddings: dict[str, np.ndarray], metric: str, thresholds: dict[str, float]) -> list[Agreement]:
+    return agreement(embeddings, metric, thresholds)
+
+
+def with_progress(jobs: list[tuple[str, Callable[[], Result]]], text: str) -> list[Result]:
+    """Run (label, job) pairs (cached jobs return at once) under one progress bar, removed when done."""
+    bar = st.progress(0.0, text=text)
     results = []
-    for done, photo in enumerate(photos, start=1):
-        results.append(analyzed(content_hash(photo.data), photo.name, photo.identity, recognizer, photo))
-        bar.progress(done / len(photos), text=f"{done}/{len(photos)}: {photo.name}")
+    for done, (label, job) in enumerate(jobs, start=1):
+        results.append(job())
+        bar.progress(done / len(jobs), text=plain_markdown(f"{done}/{len(jobs)}: {label}"))
     bar.empty()
     return results
 
 
+def analyze_all(photos: list[Photo], recognizers: list[str]) -> dict[str, list[PhotoResult]]:
+    """Every photo through each recognizer's (cached) pipeline, with one progress bar for all of it."""
+    hashes = [content_hash(photo.data) for photo in photos]
+    jobs = [
+        (
+            f"{photo.name} ({name})",
+            lambda photo=photo, digest=digest, name=name: analyzed(digest, photo.name, photo.identity, name, photo),
+        )
+        for name in recognizers
+        for photo, digest in zip(photos, hashes, strict=True)
+    ]
+    done = iter(with_progress(jobs, "Detecting and embedding faces…"))
+    return {name: [next(done) for _ in photos] for name in recognizers}
+
+
+def estimate_all(photos: list[Photo]) -> list[list[AgeGender]]:
+    jobs = [(photo.name, lambda photo=photo: estimated(content_hash(photo.data), photo)) for photo in photos]
+    return with_progress(jobs, "Estimating age and gender…")
+
+
+def thresholds_in_use(recognizers: list[str], metric: str) -> dict[str, float]:
+    """Each recognizer's threshold as this session has it (its slider), else its default."""
+    return {
+        name: float(st.session_state.get(threshold_key(name, metric), threshold(name, metric))) for name in recognizers
+    }
+
+
+def stacked(rows: list[FaceRow]) -> np.ndarray:
+    return np.stack([r.embedding for r in rows])
+
+
 def choose_recognizer() -> str:
     """The selector lists every recognizer; those without weights are shown disabled with the reason."""
-    usable = [name for name in RECOGNIZERS if availability(name)[0]]
+    usable = available_recognizers()
     recognizer = st.selectbox("Recognizer", usable, format_func=lambda n: get_spec(n).title, key="recognizer")
     for name in RECOGNIZERS:
         available, reason = availability(name)
@@ -82,7 +139,7 @@ def input_photos(source: str) -> list[Photo]:
             try:
                 photos += photos_from_zip(upload.getvalue())
             except ImageError as err:
-                st.error(f"{upload.name}: {err}")
+                st.error(plain_markdown(f"{upload.name}: {err}"))
         else:
             photos.append(Photo(upload.name, None, upload.getvalue()))
     return photos
@@ -95,8 +152,8 @@ def threshold_key(recognizer: str, metric: str) -> str:
 st.title("Faces")
 st.caption(
     "MTCNN finds each face and its 5 landmarks; a similarity transform (differentiable, on the full-resolution "
-    "image) aligns it to the recognizer's template; dlib ResNet-29 turns it into 128 numbers. Faces closer than "
-    "the threshold are called the same person."
+    "image) aligns it to the recognizer's template; the recognizer turns it into a vector of numbers. Faces closer "
+    "than the threshold are called the same person."
 )
 
 with st.sidebar:
@@ -108,7 +165,7 @@ with st.sidebar:
         METRICS,
         horizontal=True,
         key="metric",
-        help="l2: the recognizer's own convention (dlib: 0.6). cosine: 1 - cos",
+        help="l2: the recognizers' own convention (dlib: 0.6). cosine: 1 - cos",
     )
     st.header("Photos")
     source = st.radio("Source", SOURCES, key="source")
@@ -128,7 +185,7 @@ if not photos:
     st.info("No photos yet: choose the demo, a folder under the data root, or upload photos or a zip.")
     st.stop()
 
-results = analyze_all(photos, recognizer)
+results = analyze_all(photos, [recognizer])[recognizer]
 rows = face_rows(results)
 default_threshold = threshold(recognizer, metric)
 key = threshold_key(recognizer, metric)
@@ -136,20 +193,54 @@ st.session_state.setdefault(key, round(default_threshold, 3))
 
 st.subheader("Detections")
 st.caption(
-    f"{len(rows)} faces in {len(photos)} photos. Boxes and the 5 landmarks (eyes, nose, mouth corners) as MTCNN found them."
+    f"{len(rows)} faces in {len(photos)} photos, each embedded by {get_spec(recognizer).title} into "
+    f"{recognizer_facts(recognizer).embedding_size} numbers. Boxes and the 5 landmarks (eyes, nose, mouth corners) "
+    "as MTCNN found them."
 )
 for result in results:
     if result.error:
-        st.error(result.error)
+        st.error(plain_markdown(result.error))
     elif not result.faces:
-        st.warning(f"{result.name}: no face found (MTCNN probability >= 0.9)")
+        st.warning(f"{plain_markdown(result.name)}: no face found (MTCNN probability at least 0.9)")
 with st.expander("Photos with boxes and landmarks", expanded=False):
     shown = [r for r in results if r.preview is not None]
     for start in range(0, len(shown), 5):
         for column, result in zip(st.columns(5), shown[start : start + 5], strict=False):
-            column.image(result.preview, caption=f"{result.name}: {len(result.faces)} face(s)")
+            column.image(result.preview, caption=plain_markdown(f"{result.name}: {len(result.faces)} face(s)"))
 if not rows:
     st.stop()
+
+if attributes_available()[0] and ui.model_or_error(ATTRIBUTE_MODEL) is not None:
+    st.subheader("Age and gender: a model's estimates")
+    st.caption(
+        f"What {get_spec(ATTRIBUTE_MODEL).title}'s age and gender heads guess from each face's looks: estimates of "
+        "a model, they can be years off or wrong, not facts about the person (nor their gender identity). "
+        "Gender: the head's male score, called male at 0.6 or above as its author does."
+    )
+    estimates = estimate_all(photos)
+    guessed = [
+        (row, guess)
+        for result, guesses in zip(results, estimates, strict=True)
+        for row, guess in zip(result.faces, guesses, strict=False)
+    ]
+    table = [
+        {
+            "face": data_uri(row.thumbnail),
+            "photo": row.label,
+            "estimated age": round(guess.age),
+            "estimated gender": guess.gender,
+            "male score": round(guess.male_score, 2),
+        }
+        for row, guess in guessed[:MAX_HEATMAP_FACES]
+    ]
+    st.dataframe(
+        pd.DataFrame(table),
+        hide_index=True,
+        column_config={"face": st.column_config.ImageColumn("face", width="small")},
+        key="age_gender",
+    )
+    if len(guessed) > MAX_HEATMAP_FACES:
+        st.caption(f"The first {MAX_HEATMAP_FACES} of {len(guessed)} faces.")
 
 st.subheader("Who looks like whom")
 cutoff = st.slider(
@@ -158,9 +249,9 @@ cutoff = st.slider(
     1.5 if metric == "l2" else 1.0,
     step=0.005,
     key=key,
-    help=f"Default: {get_spec(recognizer).title}'s published threshold {default_threshold:.3f}. Calibrate it below.",
+    help=f"Default: {get_spec(recognizer).title}'s threshold {default_threshold:.3f}. Calibrate it below.",
 )
-embeddings = np.stack([r.embedding for r in rows])
+embeddings = stacked(rows)
 distances = distance_matrix(embeddings, metric)
 labels = [r.label for r in rows]
 order = cluster_order(distances)[:MAX_HEATMAP_FACES]
@@ -179,7 +270,11 @@ groups = group_identities(distances, cutoff)
 st.markdown(f"**{groups.max() + 1} people** at threshold {cutoff:.3f} (average-linkage clusters):")
 for group in range(groups.max() + 1):
     members = np.flatnonzero(groups == group)
-    st.image([rows[i].thumbnail for i in members], caption=[labels[i].rsplit("/", 1)[-1] for i in members], width=80)
+    st.image(
+        [rows[i].thumbnail for i in members],
+        caption=[plain_markdown(labels[i].rsplit("/", 1)[-1]) for i in members],
+        width=80,
+    )
 
 frame = pd.DataFrame(distances, index=labels, columns=labels)
 left, right = st.columns(2)
@@ -191,17 +286,18 @@ right.download_button("Embeddings (.npy, rows as in the CSV)", buffer.getvalue()
 st.subheader("Calibration: which threshold?")
 labelled, missing = labelled_faces(results)
 identities = [r.identity for r in labelled]
-if len(set(identities)) < 2 or len(identities) == len(set(identities)):
+can_calibrate = len(set(identities)) >= 2 and len(identities) > len(set(identities))
+if not can_calibrate:
     st.info(
         "Calibration needs labelled photos (folders per identity, or a zip with sub-folders) of at least two people, one of them twice."
     )
 else:
-    calibration = calibrated(np.stack([r.embedding for r in labelled]), tuple(identities), metric, default_threshold)
+    calibration = calibrated(stacked(labelled), tuple(identities), metric, default_threshold)
     counts = calibration.pair_counts
     st.caption(
         f"{len(labelled)} labelled faces (each photo's largest face), {counts['same']} same-person pairs and as many "
         f"different-person pairs drawn with a fixed seed."
-        + (f" No face found in: {', '.join(missing)}." if missing else "")
+        + (f" No face found in: {plain_markdown(', '.join(missing))}." if missing else "")
     )
     cells = st.columns(6)
     cells[0].metric("ROC AUC", f"{calibration.auc:.4f}")
@@ -224,13 +320,44 @@ else:
     charts[1].plotly_chart(roc_figure(calibration), key="roc")
     st.plotly_chart(sweep_figure(calibration, cutoff), key="sweep")
 
+usable = [name for name in available_recognizers() if ui.model_or_error(name) is not None]
+everything = analyze_all(photos, usable)  # the chosen recognizer's photos are cached: one bar for the others
+in_use = thresholds_in_use(usable, metric)
+st.subheader("Recognizers side by side")
+if not can_calibrate:
+    st.info("The comparison needs the same labelled photos as the calibration above.")
+else:
+    labelled_by = {name: labelled_faces(everything[name])[0] for name in usable}
+    table = compared({name: stacked(found) for name, found in labelled_by.items()}, tuple(identities), metric, in_use)
+    st.caption(
+        f"Every available recognizer on the same {len(identities)} labelled faces and the same sampled pairs as the "
+        f"calibration ({metric} distance): ROC AUC and TAR at FAR 1e-2 do not depend on a threshold; the accuracy is "
+        "at the threshold in use (the slider for the chosen recognizer, the default for the others)."
+    )
+    st.dataframe(pd.DataFrame([row.record(metric) for row in table]), hide_index=True, key="comparison")
+
+st.subheader("Do the recognizers agree?")
+primary_by = {name: face_rows(everything[name], primary_only=True) for name in usable}
+faces_compared = [row.photo for row in primary_by[recognizer]]
+if len(usable) < 2 or len(faces_compared) < 2:
+    st.info("Agreement needs two available recognizers and at least two photos with a face.")
+else:
+    agreements = agreed({name: stacked(found) for name, found in primary_by.items()}, metric, in_use)
+    st.caption(
+        f"For each pair of recognizers, the share of the {agreements[0].pairs} pairs of photos (each photo's largest "
+        "face, labelled or not) on which both say the same (same person, or different people), each at its own "
+        "threshold in use; and the first pairs on which they differ."
+    )
+    st.dataframe(pd.DataFrame([found.record(faces_compared) for found in agreements]), hide_index=True, key="agreement")
+
 st.subheader("Gallery: who is this?")
 if not labelled:
     st.info("Enrolment uses the labelled photos above (folders per identity).")
     st.stop()
-gallery = enroll(np.stack([r.embedding for r in labelled]), identities)
+gallery = enroll(stacked(labelled), identities)
 st.caption(
-    f'Enrolled: {", ".join(gallery.names)} ({len(labelled)} faces). A query face gets the nearest identity, or "{UNKNOWN}" at or above the threshold.'
+    f"Enrolled: {', '.join(plain_markdown(name) for name in gallery.names)} ({len(labelled)} faces). A query face "
+    f'gets the nearest identity, or "{UNKNOWN}" at or above the threshold.'
 )
 queries = {path.relative_to(data_root()).as_posix(): path for path in demo_queries(data_root())}
 query_upload = st.file_uploader("Query photo", type=["jpg", "jpeg", "png", "webp", "bmp"], key="query_upload")
@@ -240,16 +367,18 @@ query = (
     if query_upload
     else Photo(query_name, None, queries[query_name].read_bytes())
 )
-answer = analyze_all([query], recognizer)[0]
+answer = analyze_all([query], [recognizer])[recognizer][0]
 if answer.error:
-    st.error(answer.error)
+    st.error(plain_markdown(answer.error))
 elif not answer.faces:
-    st.warning(f"{answer.name}: no face found")
+    st.warning(f"{plain_markdown(answer.name)}: no face found")
 else:
     left, right = st.columns([1, 2])
-    left.image(answer.preview, caption=answer.name)
+    left.image(answer.preview, caption=plain_markdown(answer.name))
     for row in answer.faces:
         match = identify(gallery, row.embedding, cutoff, metric)
         verdict = match.identity if match.identity != UNKNOWN else f"{UNKNOWN} (nearest: {match.nearest})"
         right.image(row.thumbnail, width=72)
-        right.markdown(f"face {row.index}: **{verdict}**, distance {match.distance:.3f} (threshold {cutoff:.3f})")
+        right.markdown(
+            f"face {row.index}: **{plain_markdown(verdict)}**, distance {match.distance:.3f} (threshold {cutoff:.3f})"
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 
 import numpy as np
@@ -14,7 +15,8 @@ from core.faces.calibrate import Calibration
 SAME_COLOUR, DIFFERENT_COLOUR = "#2a9d8f", "#e76f51"
 
 
-def _data_uri(thumbnail: np.ndarray) -> str:
+def data_uri(thumbnail: np.ndarray) -> str:
+    """A PNG data URL of an HxWx3 uint8 thumbnail (for plotly layout images and st.column_config.ImageColumn)."""
     buffer = io.BytesIO()
     Image.fromarray(thumbnail).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -26,6 +28,7 @@ def heatmap_figure(
     """Distances in the given (clustered) order, face thumbnails along both axes, and a dot on every pair the
     threshold calls "same person"."""
     count = len(labels)
+    shown = [html.escape(label) for label in labels]  # plotly renders tags in hover text: file names as typed
     positions = list(range(count))
     figure = go.Figure(
         go.Heatmap(
@@ -34,7 +37,7 @@ def heatmap_figure(
             y=positions,
             colorscale="Viridis",
             colorbar={"title": metric},
-            customdata=np.array([[(labels[i], labels[j]) for j in range(count)] for i in range(count)], dtype=object),
+            customdata=np.array([[(shown[i], shown[j]) for j in range(count)] for i in range(count)], dtype=object),
             hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>distance %{z:.3f}<extra></extra>",
         )
     )
@@ -50,7 +53,7 @@ def heatmap_figure(
         )
     )
     for index, thumbnail in enumerate(thumbnails):
-        uri = _data_uri(thumbnail)
+        uri = data_uri(thumbnail)
         # one thumbnail left of its row, one above its column
         for placement in (
             {"x": -0.5, "y": index, "sizex": 1.6, "sizey": 1, "xanchor": "right", "yanchor": "middle"},
