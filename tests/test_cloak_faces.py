@@ -14,16 +14,19 @@ from PIL import Image
 from core.cli import main
 from core.cloak.attacks import Attack
 from core.cloak.face_cloak import (
+    FEATURE_SHIFT_CAP,
     NoFaceError,
     box_mean,
+    clean_chip_features,
     cloak_faces,
     detect_or_raise,
     face_crop,
     face_mask,
+    feature_shift,
     texture_weight,
 )
 from core.cloak.report import leave_one_out, measure
-from core.faces import align_batch, available_recognizers, image_to_tensor
+from core.faces import align_batch, available_recognizers, detect_faces, image_to_tensor
 from core.images import open_image, to_array
 
 FAST = {"method": "pgd", "eps": 10.0, "steps": 10, "step_size": 2.0, "random_start": False}
@@ -175,3 +178,17 @@ def test_cli_leave_one_out_reports_black_box_apart_from_white_box(powell, tmp_pa
 def test_leave_one_out_needs_two_recognizers(powell) -> None:
     with pytest.raises(ValueError, match="at least two"):
         leave_one_out(open_image(powell[0]), Attack(steps=1), ["dlib_resnet29"])
+
+
+def test_the_feature_term_is_zero_on_the_clean_face_grows_with_change_and_is_capped(powell) -> None:
+    image = open_image(powell[0])
+    (face,) = detect_faces(image)
+    crop = image_to_tensor(image)
+    clean = clean_chip_features(crop, [face.landmarks], [face.box], ["dlib_resnet29", "hse_faceres"])
+    assert list(clean) == ["hse_faceres"]  # dlib's port exposes no mid-depth node
+    chips = align_batch(crop, [face.landmarks], "hse_faceres", [face.box])
+    assert float(feature_shift(chips, "hse_faceres", clean["hse_faceres"])) == pytest.approx(0.0, abs=1e-5)
+    noise = torch.randn(chips.shape, generator=torch.Generator().manual_seed(0))
+    small = float(feature_shift(chips + 4 * noise, "hse_faceres", clean["hse_faceres"]))
+    large = float(feature_shift(chips + 40 * noise, "hse_faceres", clean["hse_faceres"]))
+    assert 0 < small < large <= FEATURE_SHIFT_CAP

@@ -33,7 +33,6 @@ from core.cloak.imageio import png_bytes, to_image
 from core.cloak.transforms import random_degradation
 from core.models import get_spec
 
-DEFAULT_RECOGNIZER = "dlib_resnet29"
 MIN_SIDE = 32  # below this no detector finds a face worth protecting
 CONTEXT = 0.8  # crop margin around each face box, in box sizes: holds the aligned chip's footprint
 CHIP_SCALE = 100  # face-box size (px) at which texture is judged over 7x7 windows, about a dlib chip's face
