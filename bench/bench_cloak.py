@@ -42,7 +42,7 @@ from core.config import data_root  # noqa: E402
 from core.faces import available_recognizers, detect_faces  # noqa: E402
 from core.images import open_image  # noqa: E402
 
-BASELINE = ("baseline: dlib-only PGD", Attack("pgd", eps=8.0, steps=40), True)
+BASELINE = ("baseline: dlib-only PGD", Attack("pgd", eps=8.0, steps=40), True, 0.25)
 
 
 def people_with_several_photos(split: str, limit: int | None) -> list[list[Path]]:
@@ -87,16 +87,17 @@ def judged_rows(cloak: FaceCloak, gallery: dict, config: str, photo: str, held_o
     ]
 
 
-def run_config(name: str, attack: Attack, robust: bool, group: list[Path], gallery: dict, recognizers: list[str]):
+def run_config(name: str, attack: Attack, robust: bool, margin: float, group: list[Path], gallery: dict, recognizers):
     image, photo = open_image(group[0]), f"{group[0].parent.name}/{group[0].name}"
+    options = {"robust": robust, "margin": margin}
     if name == BASELINE[0]:
         others = [r for r in recognizers if r != "dlib_resnet29"]
-        cloak = cloak_faces(image, attack, recognizers=["dlib_resnet29"], observers=others, robust=robust)
+        cloak = cloak_faces(image, attack, recognizers=["dlib_resnet29"], observers=others, **options)
         return judged_rows(cloak, gallery, name, photo, None)
     rows = []
     for held_out in recognizers:
         attacked = [r for r in recognizers if r != held_out]
-        cloak = cloak_faces(image, attack, recognizers=attacked, observers=[held_out], robust=robust)
+        cloak = cloak_faces(image, attack, recognizers=attacked, observers=[held_out], **options)
         rows += judged_rows(cloak, gallery, name, photo, held_out)
     return rows
 
@@ -153,24 +154,28 @@ def main() -> None:
     if len(recognizers) < 2:
         sys.exit(f"leave-one-out needs two or more recognizers; available: {recognizers}")
     configs = [] if args.no_baseline else [BASELINE]
-    configs += [(name, PRESETS[name].attack, PRESETS[name].robust) for name in args.presets.split(",") if name]
+    configs += [
+        (name, p.attack, p.robust, p.margin) for name in args.presets.split(",") if name for p in [PRESETS[name]]
+    ]
     if args.custom:
-        configs.append((f"custom {args.custom}", Attack(**json.loads(args.custom)), True))
+        fields = json.loads(args.custom)
+        margin = fields.pop("margin", 0.25)
+        configs.append((f"custom {args.custom}", Attack(**fields), True, margin))
     people = people_with_several_photos(args.split, args.people)
     print(f"split {args.split}: {len(people)} people; recognizers {recognizers}; torch threads {args.threads}")
     print(f"load average {os.getloadavg()}")
     rows, full_seconds = [], {}
     for group in people:
         gallery = gallery_embeddings(group[1:], recognizers)
-        for name, attack, robust in configs:
+        for name, attack, robust, margin in configs:
             start = time.perf_counter()
-            rows += run_config(name, attack, robust, group, gallery, recognizers)
+            rows += run_config(name, attack, robust, margin, group, gallery, recognizers)
             print(f"{group[0].parent.name:<24} {name:<28} {time.perf_counter() - start:6.1f} s", flush=True)
-    for name, attack, robust in configs:
+    for name, attack, robust, margin in configs:
         if name == BASELINE[0]:
             continue
         for group in people[: args.time_photos]:
-            cloak = cloak_faces(open_image(group[0]), attack, recognizers=recognizers, robust=robust)
+            cloak = cloak_faces(open_image(group[0]), attack, recognizers=recognizers, robust=robust, margin=margin)
             full_seconds.setdefault(name, []).append(cloak.seconds)
     summarise(rows, [name for name, *_ in configs], recognizers, full_seconds)
 
