@@ -133,14 +133,16 @@ def test_the_ensemble_protects_against_every_attacked_recognizer(powell) -> None
     photo, reference = powell
     recognizers = available_recognizers()
     assert len(recognizers) >= 3, f"the packaged recognizers are missing: {recognizers}"
-    attack = Attack("mifgsm", eps=12.0, steps=60, step_size=1.0)
+    # eps 16: at eps 12 MobileFace (the loosest threshold, cosine similarity 0.2) ends within 0.01 of its threshold,
+    # on one side or the other depending on the thread count; at 16 it clears it by 0.16 with 1 or 2 threads
+    attack = Attack("mifgsm", eps=16.0, steps=60, step_size=1.0)
     cloak = cloak_faces(open_image(photo), attack, references=[open_image(reference)], robust=False, margin=0.5)
     assert cloak.recognizers == recognizers and cloak.observers == []  # every available recognizer by default
     rows = measure(cloak)["faces"]
     assert {row["recognizer"] for row in rows} == set(recognizers)
     for row in rows:
         assert row["attacked"] and row["distance_before"] < row["threshold"] < row["distance_after"], row
-        assert row["protected"] and row["linf"] <= 12
+        assert row["protected"] and row["linf"] <= 16
 
 
 def test_observers_are_measured_but_never_attacked(powell) -> None:
