@@ -31,19 +31,19 @@ PRESETS: dict[str, Preset] = {
             "low",
             Attack("mifgsm", eps=4.0, steps=40, step_size=0.5, input_diversity=0.5, translation_sigma=1.0),
             margin=0.5,
-            summary="faint (face SSIM about 0.97): partial protection against the recognizers attacked only",
+            summary="faint (face SSIM 0.98): rarely enough, even against the recognizers attacked (6% of test photos)",
         ),
         Preset(
             "mid",
             Attack("mifgsm", eps=8.0, steps=60, step_size=0.5, input_diversity=0.5, translation_sigma=1.0),
             margin=1.0,
-            summary="balanced (face SSIM about 0.93): protects against most attacked recognizers, rarely others",
+            summary="balanced (face SSIM 0.93): beats the attacked recognizers on 65% of test photos, unseen ones on none",
         ),
         Preset(
             "high",
             Attack("mifgsm", eps=16.0, steps=100, step_size=1.0, input_diversity=0.5, translation_sigma=1.0),
             margin=2.0,
-            summary="strong and visible (face SSIM about 0.80): the best protection against recognizers it never saw",
+            summary="strong and visible (face SSIM 0.80): beats recognizers it never saw on 54% of test photos (README)",
         ),
     )
 }
