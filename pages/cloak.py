@@ -15,7 +15,7 @@ from core.cache import content_hash
 from core.cloak.attacks import METHODS, Attack
 from core.cloak.classifier import ClassifierCloak, class_index, cloak_classifier
 from core.cloak.face_cloak import NoFaceError, cloak_faces
-from core.cloak.presets import DEFAULT_PRESET, PRESETS
+from core.cloak.presets import DEFAULT_PRESET, PRESETS, TUNABLE
 from core.cloak.quality import amplified_difference
 from core.cloak.report import leave_one_out, measure
 from core.config import data_root, folder_files
@@ -177,16 +177,13 @@ TRANSFER_SLIDERS = {  # Attack field: (label, maximum, step, help)
         "tuning photos, it did not raise black-box protection (README), so no preset uses it.",
     ),
 }
-SLIDER_FIELDS = (
-    "method", "eps", "steps", "step_size", "random_start", "input_diversity", "translation_sigma", "feature_weight",
-)  # fmt: skip
 
 
 def apply_preset() -> None:
     """Move the sliders to the chosen preset's values (the user may move them again afterwards)."""
     chosen = PRESETS[st.session_state.get("preset") or DEFAULT_PRESET]
     values = asdict(chosen.attack)
-    for key in SLIDER_FIELDS:
+    for key in TUNABLE:
         st.session_state[key] = values[key]
     st.session_state["eps"] = int(values["eps"])
     st.session_state["robust"] = chosen.robust

@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.cache import content_hash
 from core.config import data_root
 from core.faces import RECOGNIZERS, available_recognizers, threshold
 from core.faces.attributes import ATTRIBUTE_MODEL, AgeGender, attributes_available, estimate_photo
@@ -85,21 +84,20 @@ def with_progress(jobs: list[tuple[str, Callable[[], Result]]], text: str) -> li
 
 def analyze_all(photos: list[Photo], recognizers: list[str]) -> dict[str, list[PhotoResult]]:
     """Every photo through each recognizer's (cached) pipeline, with one progress bar for all of it."""
-    hashes = [content_hash(photo.data) for photo in photos]
     jobs = [
         (
             f"{photo.name} ({name})",
-            lambda photo=photo, digest=digest, name=name: analyzed(digest, photo.name, photo.identity, name, photo),
+            lambda photo=photo, name=name: analyzed(photo.digest, photo.name, photo.identity, name, photo),
         )
         for name in recognizers
-        for photo, digest in zip(photos, hashes, strict=True)
+        for photo in photos
     ]
     done = iter(with_progress(jobs, "Detecting and embedding faces…"))
     return {name: [next(done) for _ in photos] for name in recognizers}
 
 
 def estimate_all(photos: list[Photo]) -> list[list[AgeGender]]:
-    jobs = [(photo.name, lambda photo=photo: estimated(content_hash(photo.data), photo)) for photo in photos]
+    jobs = [(photo.name, lambda photo=photo: estimated(photo.digest, photo)) for photo in photos]
     return with_progress(jobs, "Estimating age and gender…")
 
 

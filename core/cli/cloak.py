@@ -9,7 +9,7 @@ from pathlib import Path
 from core.cli import CliError, print_json, writable_output
 from core.cloak.attacks import METHODS, Attack
 from core.cloak.face_cloak import NoFaceError, cloak_faces
-from core.cloak.presets import DEFAULT_PRESET, PRESETS, preset_attack
+from core.cloak.presets import DEFAULT_PRESET, PRESETS, TUNABLE, preset_attack
 from core.cloak.report import leave_one_out as measure_leave_one_out
 from core.cloak.report import measure
 from core.faces import available_recognizers
@@ -49,17 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when every input was cloaked, 1 when some had no face or could not be read (reported per input)."""
-    attack = preset_attack(
-        args.preset,
-        method=args.method,
-        eps=args.eps,
-        steps=args.steps,
-        step_size=args.step_size,
-        random_start=args.random_start,
-        input_diversity=args.input_diversity,
-        translation_sigma=args.translation_sigma,
-        feature_weight=args.feature_weight,
-    )
+    attack = preset_attack(args.preset, **{name: getattr(args, name) for name in TUNABLE})
     if not 1 <= attack.eps <= 16:
         raise CliError(f"--eps must be between 1 and 16 grey levels, got {attack.eps}")
     if not 1 <= attack.steps <= 200:

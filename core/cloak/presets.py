@@ -48,6 +48,17 @@ PRESETS: dict[str, Preset] = {
     )
 }
 DEFAULT_PRESET = "mid"
+# The Attack fields a user may move away from the preset (page sliders, CLI flags of the same names).
+TUNABLE = (
+    "method",
+    "eps",
+    "steps",
+    "step_size",
+    "random_start",
+    "input_diversity",
+    "translation_sigma",
+    "feature_weight",
+)
 
 
 def preset_attack(name: str, **overrides) -> Attack:

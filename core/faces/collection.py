@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from core.archive import zip_images
-from core.cache import cached_array, pixels_hash
+from core.cache import cached_array, content_hash, pixels_hash
 from core.config import folder_files
 from core.faces.detect import DETECT_LONG_SIDE, Face, detect_faces
 from core.faces.embed import embed_photos
@@ -39,6 +40,11 @@ class Photo:
     identity: str | None
     data: bytes
     error: str | None = None
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of the encoded bytes, computed once per photo (the pages' cache key)."""
+        return content_hash(self.data)
 
 
 @dataclass
