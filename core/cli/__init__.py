@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import os
+import pkgutil
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from core.config import PathNotAllowed
 from core.images import ImageError
 from core.models import ModelUnavailable
 
-COMMANDS = ["models", "grid", "waldo", "attribute", "faces", "cloak"]  # each tool appends its subcommand module here
+# Every module in this package is one subcommand: a tool adds its command by adding its module, nothing else.
+COMMANDS = sorted(module.name for module in pkgutil.iter_modules(__path__) if not module.name.startswith("_"))
 
 
 class CliError(RuntimeError):
