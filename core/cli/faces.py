@@ -1,9 +1,10 @@
-"""``python -m core faces embed|matrix|calibrate|identify``: the face pipeline from the command line."""
+"""``python -m core faces embed|matrix|calibrate|identify|video``: the face pipeline from the command line."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ from core.cli import CliError, print_json
 from core.faces import threshold
 from core.faces.calibrate import calibrate
 from core.faces.collection import analyze_photos, face_rows, labelled_faces, photos_from_paths
-from core.faces.gallery import enroll, identify
+from core.faces.gallery import Gallery, Identification, enroll, identify
 from core.faces.metrics import METRICS, distance_matrix
+from core.faces.video import DEFAULT_SAMPLES, MAX_SAMPLES, accuracy, analyze_video, identify_tracks
 from core.models import ModelUnavailable, availability
 
 DEFAULT_MODEL = "dlib_resnet29"
@@ -44,11 +46,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     ident = commands.add_parser("identify", help="name the faces in query photos from a gallery DIR/<identity>/*")
     ident.add_argument("gallery", type=Path)
     ident.add_argument("queries", nargs="+", type=Path)
-    ident.add_argument(
-        "--threshold", type=float, default=None, help="unknown above this distance (default: the model's)"
-    )
+    _threshold_option(ident)
     _common(ident)
     ident.set_defaults(func=run_identify)
+
+    video = commands.add_parser(
+        "video", help="track the faces of a short video and name each track from a gallery DIR/<identity>/*"
+    )
+    video.add_argument("video", type=Path, help=f"mp4, webm or mov (at most {MAX_SAMPLES} frames are sampled)")
+    video.add_argument("--gallery", type=Path, required=True, help="folder of <identity>/<photo> to enroll")
+    video.add_argument(
+        "--samples", type=int, default=DEFAULT_SAMPLES, help=f"frames to sample (default {DEFAULT_SAMPLES})"
+    )
+    video.add_argument(
+        "--expect", default=None, help="the identity of the video's person: also print per-frame vs averaged accuracy"
+    )
+    _threshold_option(video)
+    _common(video)
+    video.set_defaults(func=run_video)
+
+
+def _threshold_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threshold", type=float, default=None, help="unknown above this distance (default: the model's)"
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -148,26 +169,28 @@ def run_calibrate(args: argparse.Namespace) -> int:
     return _exit_code(results)
 
 
-def run_identify(args: argparse.Namespace) -> int:
+def _gallery(args: argparse.Namespace) -> tuple[Gallery, float]:
+    """The gallery enrolled from ``args.gallery`` and the threshold in use."""
     if not args.gallery.is_dir():
         raise CliError(f"not a folder: {args.gallery}")
     enrolled, _ = labelled_faces(_analyze([args.gallery], args.model))
     if not enrolled:
         raise CliError(f"{args.gallery}: no faces to enroll (expected {args.gallery}/<identity>/<photo>)")
     gallery = enroll(np.stack([r.embedding for r in enrolled]), [r.identity for r in enrolled])
-    cutoff = args.threshold if args.threshold is not None else threshold(args.model, args.metric)
+    return gallery, args.threshold if args.threshold is not None else threshold(args.model, args.metric)
+
+
+def _answer(match: Identification) -> dict:
+    return {"identity": match.identity, "nearest": match.nearest, "distance": round(match.distance, 4)}
+
+
+def run_identify(args: argparse.Namespace) -> int:
+    gallery, cutoff = _gallery(args)
     answers = []
     queries = _analyze(args.queries, args.model)
     for row in face_rows(queries):
-        match = identify(gallery, row.embedding, cutoff, args.metric)
         answers.append(
-            {
-                "image": row.photo,
-                "face": row.index,
-                "identity": match.identity,
-                "nearest": match.nearest,
-                "distance": round(match.distance, 4),
-            }
+            {"image": row.photo, "face": row.index, **_answer(identify(gallery, row.embedding, cutoff, args.metric))}
         )
     if args.json:
         print_json(
@@ -185,3 +208,52 @@ def run_identify(args: argparse.Namespace) -> int:
             f"{answer['image']} face {answer['face']}: {answer['identity']} (nearest {answer['nearest']}, distance {answer['distance']})"
         )
     return _exit_code(queries)
+
+
+def run_video(args: argparse.Namespace) -> int:
+    if not args.video.is_file():
+        raise CliError(f"not a file: {args.video}")
+    data = args.video.read_bytes()
+    link = threshold(args.model, args.metric)  # tracks link at the model's own threshold (a bad video fails first)
+    analysis = analyze_video(data, args.model, link, args.metric, args.samples, args.video.name)
+    gallery, cutoff = _gallery(args)
+    results = identify_tracks(analysis, gallery, cutoff, args.metric)
+    tracks = [
+        {
+            "track": number,
+            **_answer(result.averaged),
+            "frames_agreeing": round(result.agreement, 4),
+            "frames": [
+                {"time": round(face.time, 3), "box": face.face.box.round(1).tolist(), **_answer(alone)}
+                for face, alone in zip(result.track.faces, result.per_frame, strict=True)
+            ],
+        }
+        for number, result in enumerate(results)
+    ]
+    payload = {
+        "model": args.model,
+        "metric": args.metric,
+        "threshold": cutoff,
+        "video": {**asdict(analysis.info), "sampled": len(analysis.times)},
+        "enrolled": gallery.names,
+        "tracks": tracks,
+    }
+    if args.expect is not None:
+        payload["expect"] = args.expect
+        payload["accuracy"] = asdict(accuracy(results, args.expect))
+    if args.json:
+        print_json(payload)
+        return 0
+    info = analysis.info
+    print(f"{args.video.name}: {info.width}x{info.height}, {info.seconds:g} s, {len(analysis.times)} frames sampled")
+    for track in tracks:
+        print(
+            f"track {track['track']}: {track['identity']} (nearest {track['nearest']}, distance {track['distance']}), "
+            f"{len(track['frames'])} frames, {track['frames_agreeing']:.0%} of them alone agree"
+        )
+    if args.expect is not None:
+        scored = payload["accuracy"]
+        print(
+            f"accuracy on {scored['frames']} frames: per frame {scored['per_frame']:.3f}, averaged track {scored['averaged']:.3f}"
+        )
+    return 0
