@@ -33,6 +33,7 @@ MAX_SAMPLES = 48
 DEFAULT_SAMPLES = 12
 MIN_IOU = 0.3  # boxes of consecutive samples overlapping this much may belong to one face...
 LOOSE_DISTANCE = 1.5  # ...even up to this many thresholds apart (a blurred frame); otherwise below one threshold
+LOOSE_PENALTY = 100.0  # any link by the face outranks a link by the box (boxes of two people can trade places)
 MAX_GAP = 2  # a track stays open through this many samples without its face
 
 
@@ -206,9 +207,9 @@ def detect_frames(
 
 def link_tracks(faces: list[list[FrameFace]], cutoff: float, metric: str = "l2") -> list[Track]:
     """Faces of consecutive samples joined into tracks, one-to-one per frame (Hungarian assignment). A face joins a
-    track whose mean embedding is within ``cutoff``, or within LOOSE_DISTANCE cutoffs when its box overlaps the
-    track's last box by MIN_IOU: overlap alone would merge two people who pass each other, distance alone would
-    split a face over one badly blurred frame."""
+    track whose mean embedding is within ``cutoff`` (overlap breaks ties), or, second choice, within LOOSE_DISTANCE
+    cutoffs when its box overlaps the track's last box by MIN_IOU: overlap alone would swap two people who pass
+    each other, distance alone would split a face over one badly blurred frame."""
     tracks: list[Track] = []
     for frame, found in enumerate(faces):
         live = [t for t in tracks if frame - t.faces[-1].frame <= MAX_GAP + 1]
@@ -218,8 +219,10 @@ def link_tracks(faces: list[list[FrameFace]], cutoff: float, metric: str = "l2")
             for j, face in enumerate(found):
                 distance = face_distance(mean, face.embedding, metric) / cutoff
                 iou = box_iou(track.faces[-1].face.box, face.face.box)
-                if distance < 1.0 or (iou >= MIN_IOU and distance < LOOSE_DISTANCE):
-                    cost[i, j] = distance - iou
+                if distance < 1.0:
+                    cost[i, j] = distance - iou / 2
+                elif iou >= MIN_IOU and distance < LOOSE_DISTANCE:
+                    cost[i, j] = LOOSE_PENALTY + distance - iou
         joined = set()
         if live and found:
             rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e6))
