@@ -3,21 +3,26 @@ faithfulness (deletion/insertion against a random order), with an optional model
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 import torch
+from PIL import Image
 
 import ui
-from core.attribution import METHODS, Attribution, Settings, attribute
+from core.attribution import METHODS, Attribution, Settings
 from core.attribution.classifier import categories, classifier_view, query_only_scorer, top_predictions
 from core.attribution.demos import SKIMAGE_PHOTOS, face_photos, imagenet_samples, open_sample, skimage_photo
 from core.attribution.face_pair import FACE_METHODS, FacePair, explain_face_pair
-from core.attribution.faithfulness import Faithfulness, random_baseline, rank_by_deletion, score_map
+from core.attribution.faithfulness import rank_by_deletion
 from core.attribution.methods import blackbox_occlusion
+from core.attribution.panel import attribute_all, score_all
 from core.attribution.render import COLORMAPS, faithfulness_figure, overlay
 from core.attribution.sanity import FLAG_CORRELATION, SanityResult, sanity_check
 from core.cache import pixels_hash
-from core.faces import Face, available_recognizers, detect_faces
+from core.faces import Face, available_recognizers
+from core.faces.collection import detect_faces_cached
 from core.images import ImageError, open_image
 
 MODEL = "mobilenet_v2"
@@ -26,37 +31,54 @@ GRID_COLUMNS = 4
 DEFAULT_FACES = ("Colin_Powell/Colin_Powell_0001.jpg", "Colin_Powell/Colin_Powell_0002.jpg")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def cached_attribution(
-    pixels_key: str, _inputs: torch.Tensor, target: int, method: str, settings: Settings
-) -> Attribution:
-    return attribute(ui.load_model(MODEL).model, _inputs, target, method, settings)
+@dataclass(frozen=True)
+class Request:
+    """One classifier explanation: the crop the model sees (by content hash), the class and the settings."""
+
+    pixels_key: str
+    target: int
+    methods: tuple[str, ...]
+    settings: Settings
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def cached_faithfulness(
-    pixels_key: str, _inputs: torch.Tensor, target: int, method: str, settings: Settings
-) -> Faithfulness:
-    heatmap = cached_attribution(pixels_key, _inputs, target, method, settings).map
-    return score_map(ui.load_model(MODEL).model, _inputs, target, heatmap, method)
+def maps(request: Request, inputs: torch.Tensor) -> list[Attribution]:
+    model = ui.load_model(MODEL).model
+    return ui.cached_stage(
+        "attributions",
+        request,
+        lambda progress: attribute_all(model, inputs, request.target, request.methods, request.settings, progress),
+        "Attributing…",
+    )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_random_baseline(pixels_key: str, _inputs: torch.Tensor, target: int) -> Faithfulness:
-    return random_baseline(ui.load_model(MODEL).model, _inputs, target)
+def faithfulness(request: Request, inputs: torch.Tensor, attributions: list[Attribution]):
+    model = ui.load_model(MODEL).model
+    return ui.cached_stage(
+        "faithfulness",
+        request,
+        lambda progress: score_all(model, inputs, request.target, attributions, progress=progress),
+        "Deleting and inserting pixels in the order each map ranks them…",
+    )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_sanity(
-    pixels_key: str, _inputs: torch.Tensor, target: int, methods: tuple[str, ...], settings: Settings
-) -> list[SanityResult]:
-    originals = [cached_attribution(pixels_key, _inputs, target, m, settings) for m in methods]
-    return sanity_check(ui.load_model(MODEL).model, _inputs, originals, settings)
+def sanity(request: Request, inputs: torch.Tensor, attributions: list[Attribution]) -> list[SanityResult]:
+    model = ui.load_model(MODEL).model
+    return ui.cached_stage(
+        "sanity",
+        request,
+        lambda progress: sanity_check(model, inputs, attributions, request.settings),
+        "Re-running every method on a copy with random top layers…",
+    )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_blackbox(pixels_key: str, _pixels, target: int, settings: Settings) -> Attribution:
-    return blackbox_occlusion(query_only_scorer(ui.load_model(MODEL).model, target), _pixels, settings)
+def blackbox(request: Request, pixels) -> Attribution:
+    scorer = query_only_scorer(ui.load_model(MODEL).model, request.target)
+    return ui.cached_stage(
+        "blackbox_occlusion",
+        (request.pixels_key, request.target, request.settings),
+        lambda progress: blackbox_occlusion(scorer, pixels, request.settings),
+        "Querying the classifier with occluded copies…",
+    )
 
 
 @st.cache_data(show_spinner=False)
@@ -64,20 +86,17 @@ def cached_samples(folder: str) -> list:
     return imagenet_samples(folder)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_faces(image_key: str, _image) -> list[Face]:
-    return detect_faces(_image)
+def face_pair(picked_a: tuple, picked_b: tuple, recognizer: str, methods: tuple[str, ...]) -> FacePair:
+    (key_a, image_a, faces_a, index_a), (key_b, image_b, faces_b, index_b) = picked_a, picked_b
+    return ui.cached_stage(
+        "face_pair",
+        (key_a, index_a, key_b, index_b, recognizer, methods),
+        lambda progress: explain_face_pair(image_a, faces_a[index_a], image_b, faces_b[index_b], recognizer, methods),
+        "Attributing the similarity to face A's pixels…",
+    )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def cached_face_pair(
-    key_a: str, _image_a, face_a: int, key_b: str, _image_b, face_b: int, recognizer: str, methods: tuple[str, ...]
-) -> FacePair:
-    faces_a, faces_b = cached_faces(key_a, _image_a), cached_faces(key_b, _image_b)
-    return explain_face_pair(_image_a, faces_a[face_a], _image_b, faces_b[face_b], recognizer, methods)
-
-
-def pick_face(side: str, default: str, column) -> tuple[str, object, int] | None:
+def pick_face(side: str, default: str, column) -> tuple[str, Image.Image, list[Face], int] | None:
     """One side of the pair: a demo photo or an upload, and which detected face in it; None after an error."""
     with column:
         st.markdown(f"**Face {side}**")
@@ -104,14 +123,14 @@ def pick_face(side: str, default: str, column) -> tuple[str, object, int] | None
                 return None
         key = pixels_hash(image)
         with st.spinner("Finding faces…"):
-            faces = cached_faces(key, image)
+            faces = detect_faces_cached(image, key)
         if not faces:
             st.error(f"No face found in photo {side}: try another photo (MTCNN needs a face of about 20 px or more).")
             return None
         index = 0
         if len(faces) > 1:
             index = st.selectbox(f"{len(faces)} faces: which one", range(len(faces)), key=f"face_index_{side}")
-        return key, image, index
+        return key, image, faces, index
 
 
 def face_pair_mode() -> None:
@@ -139,8 +158,7 @@ def face_pair_mode() -> None:
         if not methods:
             st.info("Choose at least one method.")
         return
-    with st.spinner("Attributing the similarity to face A's pixels…"):
-        pair = cached_face_pair(*picked_a, *picked_b, recognizer, tuple(methods))
+    pair = face_pair(picked_a, picked_b, recognizer, tuple(methods))
     verdict = "same person" if pair.same_person else "different people"
     st.metric(
         "Distance A–B (L2)",
@@ -249,12 +267,8 @@ if not methods:
     st.info("Choose at least one method.")
     st.stop()
 
-progress = st.progress(0.0)
-attributions = []
-for i, method in enumerate(methods):
-    progress.progress(i / len(methods), text=f"{METHODS[method].title}…")
-    attributions.append(cached_attribution(pixels_key, view.inputs, target, method, settings))
-progress.empty()
+request = Request(pixels_key, target, tuple(dict.fromkeys(methods)), settings)
+attributions = maps(request, view.inputs)
 
 st.subheader(f"Why “{names[target]}”?")
 for start in range(0, len(attributions), GRID_COLUMNS):
@@ -267,14 +281,7 @@ for start in range(0, len(attributions), GRID_COLUMNS):
 
 st.subheader("Faithfulness")
 if st.toggle("Score the maps (deletion / insertion curves)", value=True, key="score"):
-    progress = st.progress(0.0)
-    scores = []
-    for i, method in enumerate(methods):
-        progress.progress(i / (len(methods) + 1), text=f"Deleting and inserting pixels by {METHODS[method].title}…")
-        scores.append(cached_faithfulness(pixels_key, view.inputs, target, method, settings))
-    progress.progress(len(methods) / (len(methods) + 1), text="Random-order baseline…")
-    baseline = cached_random_baseline(pixels_key, view.inputs, target)
-    progress.empty()
+    scores, baseline = faithfulness(request, view.inputs, attributions)
     titles = {m: METHODS[m].title for m in methods}
     st.plotly_chart(faithfulness_figure(scores, baseline, titles), key="curves")
     ranking = rank_by_deletion(scores)
@@ -297,14 +304,13 @@ if st.toggle("Score the maps (deletion / insertion curves)", value=True, key="sc
 
 st.subheader("Sanity check (Adebayo et al. 2018)")
 if st.toggle("Randomise the classifier's top layers and compare the maps", value=False, key="sanity"):
-    with st.spinner("Re-running every method on a copy with random top layers…"):
-        sanity = cached_sanity(pixels_key, view.inputs, target, tuple(methods), settings)
+    randomised = sanity(request, view.inputs, attributions)
     st.dataframe(
         pd.DataFrame(
             {
-                "method": [METHODS[r.method].title for r in sanity],
-                "rank correlation with the original map": [r.rank_correlation for r in sanity],
-                "flag": ["barely changes: ignores the weights" if r.flagged else "" for r in sanity],
+                "method": [METHODS[r.method].title for r in randomised],
+                "rank correlation with the original map": [r.rank_correlation for r in randomised],
+                "flag": ["barely changes: ignores the weights" if r.flagged else "" for r in randomised],
             }
         ),
         hide_index=True,
@@ -313,19 +319,18 @@ if st.toggle("Randomise the classifier's top layers and compare the maps", value
         f"The classifier head and the last two blocks get fresh random weights; a Spearman correlation above "
         f"{FLAG_CORRELATION} means the map hardly depends on what the model learned."
     )
-    for column, result in zip(st.columns(len(sanity)), sanity, strict=True):
+    for column, result in zip(st.columns(len(randomised)), randomised, strict=True):
         column.image(
             overlay(view.pixels, result.randomized_map, colormap, opacity), caption=METHODS[result.method].title
         )
 
 st.subheader("Black-box occlusion")
 if st.toggle("Occlude through a query-only interface", value=False, key="blackbox"):
-    with st.spinner("Querying the classifier with occluded copies…"):
-        blackbox = cached_blackbox(pixels_key, view.pixels, target, settings)
+    occluded = blackbox(request, view.pixels)
     st.image(
-        overlay(view.pixels, blackbox.map, colormap, opacity),
+        overlay(view.pixels, occluded.map, colormap, opacity),
         caption=f"Drop in P({names[target]}) when a grey {settings.occlusion_window}px window covers each place · "
-        f"{blackbox.seconds:.2f} s",
+        f"{occluded.seconds:.2f} s",
         width=320,
     )
     st.caption(

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+import torch
 
 import ui
 from core.cache import pixels_hash
@@ -67,10 +68,14 @@ def answer_note(ranks: list[int | None], detections: list[Detection]) -> str:
     return f"The answer: this page has {len(said)} Waldos (a stamp or portrait counts): {'; '.join(said)}."
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def search(page_hash: str, _image: np.ndarray, _model) -> FindResult:
-    """Cached by the page's content hash; the model is the one process-wide instance from ui.load_model."""
-    return find_waldo(_model, _image)
+def search(image: np.ndarray, model: torch.nn.Module) -> FindResult:
+    """The page searched once per server, keyed by its pixels; the model is the process-wide one from ui.load_model."""
+    return ui.cached_stage(
+        "waldo_search",
+        pixels_hash(image),
+        lambda progress: find_waldo(model, image, progress=progress),
+        "Searching the page tile by tile…",
+    )
 
 
 @st.cache_data(show_spinner=False)
@@ -134,12 +139,8 @@ if image is None:
 threshold = st.slider(
     "Confidence threshold", 0.05, 0.99, float(get_spec("waldo_maskrcnn").meta["threshold"]), 0.01, key="waldo_threshold"
 )
-with st.status("Searching the page tile by tile…") as status:
-    result = search(pixels_hash(image), image, loaded.model)
-    status.update(
-        label=f"Searched {result.tiles} tiles of a {result.width}×{result.height} page in {result.seconds:.1f} s",
-        state="complete",
-    )
+result = search(image, loaded.model)
+st.caption(f"Searched {result.tiles} tiles of a {result.width}×{result.height} page in {result.seconds:.1f} s.")
 
 show_truth = False
 if truth is not None:

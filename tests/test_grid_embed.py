@@ -27,7 +27,7 @@ def airplanes_and_frogs():
 
 def test_features_separate_classes_and_come_from_the_cache_the_second_time(mobilenet, airplanes_and_frogs) -> None:
     progress: list[float] = []
-    first = embed(airplanes_and_frogs, mobilenet, progress=progress.append)
+    first = embed(airplanes_and_frogs, mobilenet, progress=lambda fraction, text: progress.append(fraction))
     assert first.features.shape == (20, 1280) and first.features.dtype == np.float32
     assert first.computed == 20 and progress[-1] == 1.0
     assert (first.features >= 0).all()  # pooled ReLU6 activations

@@ -3,15 +3,14 @@ scored by deletion/insertion against the random baseline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from core.attribution.faithfulness import DEFAULT_STEPS, Faithfulness, random_baseline, score_map
 from core.attribution.methods import METHODS, Attribution, Settings, attribute
-
-Progress = Callable[[float, str], None]
+from core.progress import Progress, part, silent
 
 
 @dataclass(frozen=True)
@@ -38,21 +37,51 @@ def run_panel(
     settings: Settings | None = None,
     score: bool = True,
     steps: int = DEFAULT_STEPS,
-    progress: Progress | None = None,
+    progress: Progress = silent,
 ) -> Panel:
     """Attribute ``target`` with each method, then (if ``score``) its deletion/insertion curves and the baseline."""
     methods = check_methods(methods)
-    report = progress or (lambda fraction, label: None)
-    total = len(methods) * (2 if score else 1) + (1 if score else 0)
-    attributions, scores = [], []
-    for i, name in enumerate(methods):
-        report(i / total, f"{METHODS[name].title}…")
-        attributions.append(attribute(model, inputs, target, name, settings))
-    if score:
-        for i, result in enumerate(attributions):
-            report((len(methods) + i) / total, f"deletion/insertion for {METHODS[result.method].title}…")
-            scores.append(score_map(model, inputs, target, result.map, result.method, steps))
-        report((total - 1) / total, "random baseline…")
-    baseline = random_baseline(model, inputs, target, steps) if score else None
-    report(1.0, "done")
+    share = len(methods) / (2 * len(methods) + 1) if score else 1.0  # the maps' part of the work
+    attributions = attribute_all(model, inputs, target, methods, settings, part(progress, 0.0, share))
+    if not score:
+        return Panel(attributions, [], None)
+    scores, baseline = score_all(model, inputs, target, attributions, steps, part(progress, share, 1.0))
     return Panel(attributions, scores, baseline)
+
+
+def attribute_all(
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    target: int,
+    methods: Sequence[str],
+    settings: Settings | None = None,
+    progress: Progress = silent,
+) -> list[Attribution]:
+    """One map per method, in the order given."""
+    methods = check_methods(methods)
+    attributions = []
+    for i, name in enumerate(methods):
+        progress(i / len(methods), f"{METHODS[name].title}…")
+        attributions.append(attribute(model, inputs, target, name, settings))
+    progress(1.0, "done")
+    return attributions
+
+
+def score_all(
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    target: int,
+    attributions: Sequence[Attribution],
+    steps: int = DEFAULT_STEPS,
+    progress: Progress = silent,
+) -> tuple[list[Faithfulness], Faithfulness]:
+    """Each map's deletion/insertion curves, and the random-order baseline they are judged against."""
+    total = len(attributions) + 1
+    scores = []
+    for i, result in enumerate(attributions):
+        progress(i / total, f"deletion/insertion for {METHODS[result.method].title}…")
+        scores.append(score_map(model, inputs, target, result.map, result.method, steps))
+    progress((total - 1) / total, "random baseline…")
+    baseline = random_baseline(model, inputs, target, steps)
+    progress(1.0, "done")
+    return scores, baseline

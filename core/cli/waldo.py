@@ -176,5 +176,5 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_progress(done: int, total: int) -> None:
-    print(f"page {done}/{total}", file=sys.stderr)
+def _print_progress(fraction: float, text: str) -> None:
+    print(text, file=sys.stderr)

@@ -6,7 +6,7 @@ in a zip alike; photos directly at the root have no identity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -20,6 +20,7 @@ from core.config import folder_files
 from core.faces.detect import DETECT_LONG_SIDE, Face, detect_faces
 from core.faces.embed import embed_photos
 from core.images import IMAGE_SUFFIXES, ImageError, open_image
+from core.progress import Progress
 
 MAX_ZIP_PHOTOS = 500  # analysed at once (the zip's other limits are core.archive's)
 THUMBNAIL_SIZE = 80
@@ -186,16 +187,14 @@ def analyze_photo(photo: Photo, recognizer: str) -> PhotoResult:
     return analyze_photos([photo], recognizer)[0]
 
 
-def analyze_photos(
-    photos: list[Photo], recognizer: str, progress: Callable[[int, int, str], None] | None = None
-) -> list[PhotoResult]:
-    """Open, detect and embed every photo, reporting (done, total, name) as it goes. Photos are taken in chunks so
+def analyze_photos(photos: list[Photo], recognizer: str, progress: Progress | None = None) -> list[PhotoResult]:
+    """Open, detect and embed every photo, reporting progress after each chunk. Photos are taken in chunks so
     that faces of several photos share one embedding batch while only a chunk's images are held in memory."""
     results = []
     for start in range(0, len(photos), PHOTOS_PER_CHUNK):
         results += _analyze_chunk(photos[start : start + PHOTOS_PER_CHUNK], recognizer)
         if progress is not None:
-            progress(len(results), len(photos), results[-1].name)
+            progress(len(results) / len(photos), f"{len(results)}/{len(photos)}: {results[-1].name}")
     return results
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,12 +13,11 @@ from core.cache import cached_array
 from core.grid.collections import Collection
 from core.images import ImageError
 from core.models.builders import imagenet_transforms
+from core.progress import Progress
 
 NAMESPACE = "grid-embeddings"
 THUMB_NAMESPACE = "grid-thumbnails"
 BATCH_SIZE = 32
-
-Progress = Callable[[float], None]
 
 
 @dataclass
@@ -56,7 +54,8 @@ def embed(
         for index, vector in _embed_batch(collection, batch, model, skipped):
             vectors[index] = cached_array(NAMESPACE, _key(collection.hashes[index], model_name), lambda v=vector: v)
         if progress:
-            progress(min(1.0, (start + len(batch)) / len(missing)))
+            done = start + len(batch)
+            progress(min(1.0, done / len(missing)), f"embedded {done}/{len(missing)} images")
     kept = [i for i, vector in enumerate(vectors) if vector is not None]
     if not kept:
         raise ImageError("none of the images could be opened: " + "; ".join(skipped[:3]))

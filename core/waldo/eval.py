@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import torch
 
 from core.boxes import box_iou
 from core.images import open_image, to_array
+from core.progress import Progress
 from core.waldo.data import PageAnnotation, page_path
 from core.waldo.infer import Detection, find_waldo
 
@@ -73,7 +73,7 @@ def evaluate(
     folder: Path,
     pages: list[PageAnnotation],
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     **find_options,
 ) -> dict:
     """Run ``find_waldo`` on every annotated page and score it (see the module docstring)."""
@@ -84,7 +84,7 @@ def evaluate(
         kinds = page.box_kinds(image.shape[1], image.shape[0])
         records.append((page, image.shape, result, kinds))
         if progress:
-            progress(index + 1, len(pages))
+            progress((index + 1) / len(pages), f"page {index + 1}/{len(pages)}")
     return summarise(records)
 
 

@@ -8,13 +8,14 @@ NMS. Masks are kept as the part over each detection's box, so a page with many f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 from torchvision.ops import nms
+
+from core.progress import Progress
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 128
@@ -82,7 +83,7 @@ def find_waldo(
     batch: int = 1,
     nms_iou: float = 0.3,
     max_detections: int = 10,
-    progress: Callable[[float], None] | None = None,
+    progress: Progress | None = None,
 ) -> FindResult:
     """Every Waldo candidate on an HxWx3 uint8 page, best first (scores from the model's floor upwards).
     ``batch`` tiles go through the model at once; on CPU one at a time measured faster (bench/bench_waldo.py)."""
@@ -102,7 +103,8 @@ def find_waldo(
         for (x, y), output in zip(chunk, model(crops), strict=True):
             found += _tile_detections(output, x, y, tile, padded.shape[:2])
         if progress:
-            progress(min(1.0, (start + batch) / len(origins)))
+            done = min(start + batch, len(origins))
+            progress(done / len(origins), f"searched {done}/{len(origins)} tiles")
     found = [d for d in found if d.box[0] < width and d.box[1] < height]
     found = _merge(found, nms_iou)[:max_detections]
     return FindResult(found, time.perf_counter() - started, len(origins), width, height)
