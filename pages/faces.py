@@ -1,6 +1,7 @@
 """Faces: detect, align and embed every face in a set of photos; a clustered distance matrix with a threshold that
 groups faces into people, threshold calibration from labelled data, every available recognizer side by side and how
-often they agree, HSE FaceRec's age and gender estimates, and open-set gallery identification."""
+often they agree, HSE FaceRec's age and gender estimates, and open-set gallery identification; or faces in a short
+video, tracked over frames and named from each track's averaged embedding."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.cache import content_hash
 from core.config import data_root
 from core.faces import RECOGNIZERS, available_recognizers, threshold
 from core.faces.attributes import ATTRIBUTE_MODEL, AgeGender, attributes_available, estimate_photo
@@ -32,11 +34,26 @@ from core.faces.collection import (
 from core.faces.compare import Agreement, RecognizerRow, agreement, compare_recognizers
 from core.faces.gallery import UNKNOWN, enroll, identify
 from core.faces.metrics import METRICS, cluster_order, distance_matrix, group_identities
+from core.faces.synth_video import pan_zoom_video
+from core.faces.video import (
+    DEFAULT_SAMPLES,
+    MAX_SAMPLES,
+    MAX_SECONDS,
+    MAX_VIDEO_BYTES,
+    VIDEO_SUFFIXES,
+    VideoError,
+    accuracy,
+    analyze_video,
+    identify_tracks,
+)
 from core.faces.view import data_uri, heatmap_figure, histogram_figure, roc_figure, sweep_figure
-from core.images import ImageError
+from core.images import ImageError, open_image
 from core.models import availability, get_spec, recognizer_facts
 from core.text import plain_markdown
 
+MODES = ("Photos", "Video")
+VIDEO_SOURCES = ("Demo: a test video of a demo person", "Upload a video")
+NOT_GIVEN = "(not given)"
 SOURCES = ("Demo: five people, three photos each", "Folder under the data root", "Upload photos or a zip")
 MAX_HEATMAP_FACES = 150
 Result = TypeVar("Result")
@@ -52,6 +69,12 @@ def analyzed(photo_hash: str, name: str, identity: str | None, recognizer: str, 
 def estimated(photo_hash: str, _photo: Photo) -> list[AgeGender]:
     """HSE FaceRec's age and gender estimates for one photo's faces, cached per content hash."""
     return estimate_photo(_photo)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def demo_video(path: str) -> bytes:
+    """A test video made from a demo person's photo that is not in the demo set (pan, zoom, degraded frames)."""
+    return pan_zoom_video(open_image(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -143,6 +166,11 @@ def input_photos(source: str) -> list[Photo]:
     return photos
 
 
+def forget_truth() -> None:
+    """Another video: who is in it is no longer known (the demo video's person is preselected again)."""
+    st.session_state.pop("video_truth", None)
+
+
 def threshold_key(recognizer: str, metric: str) -> str:
     return f"threshold_{recognizer}_{metric}"
 
@@ -165,7 +193,8 @@ with st.sidebar:
         key="metric",
         help="l2: the recognizers' own convention (dlib: 0.6). cosine: 1 - cos",
     )
-    st.header("Photos")
+    mode = st.radio("Analyse", MODES, horizontal=True, key="mode", help="Video: the photos below are the gallery")
+    st.header("Photos" if mode == MODES[0] else "Gallery photos")
     source = st.radio("Source", SOURCES, key="source")
     if source == SOURCES[1]:
         st.text_input(
@@ -188,6 +217,132 @@ rows = face_rows(results)
 default_threshold = threshold(recognizer, metric)
 key = threshold_key(recognizer, metric)
 st.session_state.setdefault(key, round(default_threshold, 3))
+
+if mode == MODES[1]:
+    st.subheader("Faces in video")
+    st.caption(
+        "One video frame is a poor photo (blur, compression, a turned head); the frames of one face are many poor "
+        "photos of it. Sampled frames are searched for faces, faces are linked into tracks (the same face by "
+        "embedding distance, box overlap as a tie-break and for blurred frames), and each track is named from the "
+        "mean of its embeddings, open set: the nearest enrolled identity, or unknown at or above the threshold."
+    )
+    labelled, _ = labelled_faces(results)
+    if not labelled:
+        st.info("The gallery is the labelled photos chosen in the sidebar (folders per identity): none here.")
+        st.stop()
+    gallery = enroll(stacked(labelled), [r.identity for r in labelled])
+    st.caption(
+        f"Gallery: {', '.join(plain_markdown(name) for name in gallery.names)} ({len(labelled)} faces, the photos "
+        "chosen in the sidebar)."
+    )
+    video_source = st.radio("Video", VIDEO_SOURCES, horizontal=True, key="video_source", on_change=forget_truth)
+    if video_source == VIDEO_SOURCES[0]:
+        demo_people = {
+            path.parent.name: path for path in demo_queries(data_root()) if path.parent.parent.name == "faces"
+        }
+        if not demo_people:
+            st.info("The demo videos are made from the data folder's faces/, which is missing: upload a video.")
+            st.stop()
+        person = st.selectbox(
+            "Made from the next photo of", list(demo_people), key="video_person", on_change=forget_truth
+        )
+        video_name, video = demo_people[person].name, demo_video(str(demo_people[person]))
+        st.caption(
+            f"{plain_markdown(demo_people[person].relative_to(data_root()).as_posix())}, not in the demo gallery, "
+            "as a short video: the camera pans and zooms, every frame shrunk, noisy and JPEG-compressed at a random "
+            "low quality."
+        )
+    else:
+        uploaded = st.file_uploader(
+            f"Video ({', '.join(VIDEO_SUFFIXES)}; at most {MAX_SECONDS:g} s, 1920x1080 and {MAX_VIDEO_BYTES >> 20} MB)",
+            type=list(VIDEO_SUFFIXES),
+            key="video_upload",
+            on_change=forget_truth,
+        )
+        if uploaded is None:
+            st.info("Upload a short video with faces, or pick the demo video.")
+            st.stop()
+        video_name, video = uploaded.name, uploaded.getvalue()
+        person = None
+    columns = st.columns(3)
+    samples = columns[0].slider("Frames to sample", 2, MAX_SAMPLES, DEFAULT_SAMPLES, key="video_samples")
+    video_cutoff = columns[1].slider(
+        f"Threshold ({metric})",
+        0.0,
+        1.5 if metric == "l2" else 1.0,
+        round(default_threshold, 3),
+        step=0.005,
+        key=f"video_threshold_{recognizer}_{metric}",
+    )
+    truth = columns[2].selectbox(
+        "Who is in it (to score the answers)",
+        [NOT_GIVEN, *gallery.names],
+        index=1 + gallery.names.index(person) if person in gallery.names else 0,
+        key="video_truth",
+    )
+    try:
+        analysis = ui.cached_stage(
+            "faces_video",
+            (content_hash(video), recognizer, metric, samples),
+            lambda progress: analyze_video(video, recognizer, default_threshold, metric, samples, video_name, progress),
+            "Reading the video and finding its faces…",
+        )
+    except VideoError as err:
+        st.error(plain_markdown(str(err)))
+        st.stop()
+    st.video(video)
+    tracked = identify_tracks(analysis, gallery, video_cutoff, metric)
+    found = sum(len(result.track.faces) for result in tracked)
+    info = analysis.info
+    st.caption(
+        f"{plain_markdown(video_name)}: {info.width}x{info.height}, {info.seconds:g} s, {info.frames} frames "
+        f"({info.codec}); {len(analysis.times)} sampled, {found} faces in {len(tracked)} tracks."
+    )
+    if not tracked:
+        st.warning("No face found in the sampled frames.")
+        st.stop()
+    if truth != NOT_GIVEN:
+        scored = accuracy(tracked, truth)
+        cells = st.columns(3)
+        cells[0].metric("Frames scored", scored.frames, help="each sampled frame's largest face")
+        cells[1].metric("Accuracy, each frame alone", f"{scored.per_frame:.3f}")
+        cells[2].metric("Accuracy, averaged track", f"{scored.averaged:.3f}")
+    for number, result in enumerate(tracked):
+        named = result.averaged
+        verdict = named.identity if named.identity != UNKNOWN else f"{UNKNOWN} (nearest: {named.nearest})"
+        st.markdown(
+            f"**Track {number}: {plain_markdown(verdict)}**, averaged distance {named.distance:.3f} (threshold "
+            f"{video_cutoff:.3f}); {result.agreement:.0%} of its {len(result.per_frame)} frames alone say the same"
+        )
+        st.image(
+            [face.thumbnail for face in result.track.faces],
+            caption=[
+                plain_markdown(f"{face.time:.1f} s: {alone.identity} {alone.distance:.2f}")
+                for face, alone in zip(result.track.faces, result.per_frame, strict=True)
+            ],
+            width=80,
+        )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "track": number,
+                    "time (s)": round(face.time, 2),
+                    "face": data_uri(face.thumbnail),
+                    "this frame alone": alone.identity,
+                    "its distance": round(alone.distance, 3),
+                    "averaged track": result.averaged.identity,
+                    "track distance": round(result.averaged.distance, 3),
+                }
+                for number, result in enumerate(tracked)
+                for face, alone in zip(result.track.faces, result.per_frame, strict=True)
+            ]
+        ),
+        hide_index=True,
+        column_config={"face": st.column_config.ImageColumn("face", width="small")},
+        key="video_frames",
+    )
+    st.stop()
 
 st.subheader("Detections")
 st.caption(
