@@ -4,6 +4,7 @@ input (never over an input) and report what the recognizers see in the written f
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.cli import CliError, print_json, writable_output
@@ -20,6 +21,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("cloak", help="adversarial cloaks that stop face recognizers matching a photo")
     parser.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="photos to cloak")
     parser.add_argument("--out", type=Path, required=True, help="folder for the cloaked PNGs (created if missing)")
+    add_cloak_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=run)
+
+
+def add_cloak_options(parser: argparse.ArgumentParser) -> None:
+    """The attack's options, shared by ``cloak`` and ``batch cloak`` so both read the same flags the same way."""
     parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET, help="strength; the flags below override")
     parser.add_argument("--method", choices=METHODS)
     parser.add_argument("--eps", type=float, help="L-inf budget in grey levels (1/255), 1-16")
@@ -43,31 +51,58 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also measure black-box protection: cloak once more per recognizer without it and measure on it",
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Exit 0 when every input was cloaked, 1 when some had no face or could not be read (reported per input)."""
+@dataclass(frozen=True)
+class CloakSettings:
+    """Everything but the photo that decides a cloak: plain values, so a batch job can ship it to its workers."""
+
+    attack: Attack
+    recognizers: tuple[str, ...]
+    robust: bool
+    margin: float
+    references: tuple[Path, ...] = ()
+    target: Path | None = None
+    leave_one_out: bool = False
+
+    def options(self) -> dict:
+        """cloak_faces' keyword options, with the reference and target photos opened."""
+        return {
+            "references": [open_image(path) for path in self.references],
+            "target": open_image(self.target) if self.target else None,
+            "robust": self.robust,
+            "margin": self.margin,
+        }
+
+
+def cloak_settings(args: argparse.Namespace) -> CloakSettings:
+    """The settings the flags of add_cloak_options ask for, checked (CliError for out-of-range values)."""
     attack = preset_attack(args.preset, **{name: getattr(args, name) for name in TUNABLE})
     if not 1 <= attack.eps <= 16:
         raise CliError(f"--eps must be between 1 and 16 grey levels, got {attack.eps}")
     if not 1 <= attack.steps <= 200:
         raise CliError(f"--steps must be between 1 and 200, got {attack.steps}")
-    robust = PRESETS[args.preset].robust if args.robust is None else args.robust
     recognizers = _recognizers(args.recognizers)
     if args.leave_one_out and len(recognizers) < 2:
         raise CliError(f"--leave-one-out needs two or more recognizers; available here: {', '.join(recognizers)}")
-    references = [open_image(path) for path in args.reference]
-    target = open_image(args.target) if args.target else None
+    return CloakSettings(
+        attack=attack,
+        recognizers=tuple(recognizers),
+        robust=PRESETS[args.preset].robust if args.robust is None else args.robust,
+        margin=PRESETS[args.preset].margin if args.margin is None else args.margin,
+        references=tuple(args.reference),
+        target=args.target,
+        leave_one_out=args.leave_one_out,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 when every input was cloaked, 1 when some had no face or could not be read (reported per input)."""
+    settings = cloak_settings(args)
+    options = settings.options()
     outputs = _output_paths(args.inputs, args.out)
     writable_output(args.out, folder=True)
-    margin = PRESETS[args.preset].margin if args.margin is None else args.margin
-    options = {"references": references, "target": target, "robust": robust, "margin": margin}
-    reports = [
-        _cloak_one(path, output, attack, recognizers, options, args.leave_one_out)
-        for path, output in zip(args.inputs, outputs, strict=True)
-    ]
+    reports = [_cloak_one(path, output, settings, options) for path, output in zip(args.inputs, outputs, strict=True)]
     if args.json:
         print_json(reports)
     else:
@@ -103,16 +138,24 @@ def _output_paths(inputs: list[Path], out: Path) -> list[Path]:
     return outputs
 
 
-def _cloak_one(path: Path, output: Path, attack: Attack, recognizers, options: dict, leave_one_out: bool) -> dict:
+def cloak_photo(path: Path, output: Path, settings: CloakSettings, options: dict) -> tuple[dict, bytes]:
+    """One photo's cloak and its report (``output`` is where the caller will write the PNG): the one per-photo step
+    of ``cloak`` and ``batch cloak``. Raises ImageError or NoFaceError for a photo that cannot be cloaked."""
+    image = open_image(path)
+    recognizers = list(settings.recognizers)
+    cloak = cloak_faces(image, settings.attack, recognizers=recognizers, **options)
+    report = {"image": str(path), "output": str(output), **measure(cloak)}
+    if settings.leave_one_out:
+        report["leave_one_out"] = measure_leave_one_out(image, settings.attack, recognizers, **options)
+    return report, cloak.png
+
+
+def _cloak_one(path: Path, output: Path, settings: CloakSettings, options: dict) -> dict:
     try:
-        image = open_image(path)
-        cloak = cloak_faces(image, attack, recognizers=recognizers, **options)
-        report = {"image": str(path), "output": str(output), **measure(cloak)}
-        if leave_one_out:
-            report["leave_one_out"] = measure_leave_one_out(image, attack, recognizers, **options)
+        report, png = cloak_photo(path, output, settings, options)
     except (ImageError, NoFaceError) as err:
         return {"image": str(path), "faces_found": 0, "error": str(err)}
-    output.write_bytes(cloak.png)
+    output.write_bytes(png)
     return report
 
 

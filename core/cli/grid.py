@@ -6,6 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
+from core.batch.results import embedded_collection
 from core.cli import CliError, print_json, writable_output
 from core.grid import build_grid, layout_table, mosaic, png_bytes
 from core.grid.collections import DATASETS, from_folder, load_dataset
@@ -18,6 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("folder", nargs="?", help="image folder inside the data roots (sub-folders become labels)")
     source.add_argument("--dataset", choices=sorted(DATASETS), help="a bundled collection instead of a folder")
+    source.add_argument(
+        "--embeddings",
+        type=Path,
+        metavar="BATCH_OUT",
+        help="the photos and vectors a `batch embed --model mobilenet_v2` job wrote (no network needed)",
+    )
     parser.add_argument("--limit", type=int, help="use only the first N images")
     parser.add_argument("--reducer", choices=REDUCERS, default="tsne")
     parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
@@ -41,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     writable_output(args.out, folder=False)
     if args.csv is not None:
         writable_output(args.csv, "--csv", folder=False)
-    collection = load_dataset(args.dataset, args.limit) if args.dataset else from_folder(args.folder, args.limit)
+    collection = _collection(args)
     _refuse_overwriting_inputs(collection, [args.out, args.csv])
     model = None if collection.pixels is not None else load_model("mobilenet_v2").model
     shape = args.grid
@@ -79,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
             + f"; wrote {args.out}"
         )
     return 0
+
+
+def _collection(args: argparse.Namespace):
+    if args.embeddings:
+        return embedded_collection(args.embeddings, args.limit)
+    return load_dataset(args.dataset, args.limit) if args.dataset else from_folder(args.folder, args.limit)
 
 
 def _grid_arg(text: str) -> tuple[int, int]:

@@ -1,0 +1,143 @@
+"""The two engines that run a job's batches: a local process pool (default; no Ray needed) and Ray Data. Both take
+the same batches, formed once by the driver, and yield each batch's manifest rows as it finishes, so the two
+engines compute exactly the same thing and the driver records results the moment they exist.
+
+Ray is imported only inside ``ray_engine``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
+
+from core.batch.jobs import Task, problem
+
+ENGINES = ("local", "ray")
+FORWARDED_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # besides every HIDESEEK_* variable
+
+
+def machine_cores() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0))
+
+
+def _start_worker(job, threads: int) -> None:
+    """A pool worker's start: its share of the cores as torch threads, and the job's models loaded once."""
+    import torch
+
+    torch.set_num_threads(threads)
+    job.prepare()
+
+
+def _run_batch(job, tasks: list[Task]) -> list[dict]:
+    return job.process(tasks, f"local/{os.getpid()}")
+
+
+def local_engine(job, batches: list[list[Task]], workers: int, threads: int) -> Iterator[list[dict]]:
+    """Run ``batches`` on ``workers`` spawned processes with ``threads`` torch threads each, at most two batches per
+    worker in flight. A worker that dies fails the batches in flight (a re-run retries them) and the
+    rest go on in a fresh pool."""
+    queue = deque(batches)
+    while queue:
+        context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can deadlock
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(job, threads)
+        ) as pool:
+            yield from _drain(pool, job, queue, 2 * workers)
+
+
+def _drain(pool: ProcessPoolExecutor, job, queue: deque, limit: int) -> Iterator[list[dict]]:
+    running: dict[Future, list[Task]] = {}
+    while queue or running:
+        while queue and len(running) < limit:
+            tasks = queue.popleft()
+            running[pool.submit(_run_batch, job, tasks)] = tasks
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            tasks = running.pop(future)
+            try:
+                yield future.result()
+            except BrokenProcessPool as err:
+                reason = f"the worker process died while this batch was in flight ({err}); a re-run retries it"
+                yield [{"input": task.name, **problem("failed", reason)} for task in tasks]
+        if any(isinstance(future.exception(), BrokenProcessPool) for future in finished):
+            for tasks in running.values():
+                reason = "the worker pool broke while this batch was in flight; a re-run retries it"
+                yield [{"input": task.name, **problem("failed", reason)} for task in tasks]
+            return
+
+
+class RayWorker:
+    """One Ray Data actor: loads the job's models once, then runs the batches it is handed."""
+
+    def __init__(self, job, threads: int) -> None:
+        import ray
+
+        _start_worker(job, threads)
+        self.job = job
+        self.name = f"{ray.get_runtime_context().get_node_id()[:12]}/{os.getpid()}"
+
+    def __call__(self, batch: dict) -> dict:
+        import numpy as np
+
+        rows = [
+            json.dumps(self.job.process([Task(**task) for task in json.loads(text)], self.name))
+            for text in batch["tasks"]
+        ]
+        return {"rows": np.array(rows, dtype=object)}
+
+
+def ray_engine(
+    job,
+    batches: list[list[Task]],
+    *,
+    workers: int | None,
+    address: str | None,
+    cpus_per_worker: float = 1.0,
+    gpus_per_worker: float = 0.0,
+) -> Iterator[list[dict]]:
+    """Run ``batches`` with Ray Data: the batch list is a dataset, ``map_batches`` runs it on a pool of RayWorker
+    actors (``workers`` of them, default as many as the cluster's CPUs allow), each holding ``cpus_per_worker``
+    CPUs and ``gpus_per_worker`` GPUs. Connects to the cluster at ``address``; without one, starts a local Ray
+    instance on this machine's cores and shuts it down at the end."""
+    import ray
+    import ray.data
+
+    env = {key: value for key, value in os.environ.items() if key.startswith("HIDESEEK_") or key in FORWARDED_ENV}
+    ray.init(
+        address=address,
+        num_cpus=None if address else machine_cores(),
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="warning",
+        runtime_env={"env_vars": env},
+    )
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the driver draws one bar for both engines
+        context.enable_operator_progress_bars = False
+        size = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+        dataset = ray.data.from_items(
+            [{"tasks": json.dumps([asdict(task) for task in tasks])} for tasks in batches],
+            override_num_blocks=len(batches),
+        )
+        results = dataset.map_batches(
+            RayWorker,
+            fn_constructor_kwargs={"job": job, "threads": max(1, int(cpus_per_worker))},
+            batch_size=1,  # one row is one batch of tasks, formed by the driver exactly as for the local engine
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=min(size, len(batches))),
+            num_cpus=cpus_per_worker,
+            num_gpus=gpus_per_worker or None,
+        )
+        for batch in results.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=0):
+            for text in batch["rows"]:
+                yield json.loads(text)
+    finally:
+        ray.shutdown()
