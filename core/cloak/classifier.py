@@ -45,15 +45,18 @@ class ClassifierCloak:
     quality: dict[str, float] = field(default_factory=dict)
 
 
-def _logits(model: torch.nn.Module, pixels: torch.Tensor) -> torch.Tensor:
+def logits(model: torch.nn.Module, pixels: torch.Tensor) -> torch.Tensor:
     """Logits for (N,3,H,W) 0..255 tensors through the model's documented preprocessing (differentiable)."""
     return model(imagenet_transforms()(pixels / 255.0))
+
+
+_logits = logits  # the name tests/test_cloak_attacks.py imports
 
 
 def top_k(model: torch.nn.Module, image: Image.Image, k: int = 5) -> list[Prediction]:
     """The ``k`` most probable ImageNet classes for ``image``."""
     with torch.inference_mode():
-        probabilities = F.softmax(_logits(model, image_to_tensor(image)[None]), dim=1)[0]
+        probabilities = F.softmax(logits(model, image_to_tensor(image)[None]), dim=1)[0]
     values, indices = probabilities.topk(k)
     names = imagenet_categories()
     return [Prediction(int(i), names[int(i)], float(p)) for p, i in zip(values, indices, strict=True)]
@@ -92,7 +95,7 @@ def cloak_classifier(
     generator = torch.Generator().manual_seed(attack.seed)
 
     def loss_fn(adversarial: torch.Tensor) -> torch.Tensor:
-        return sign * F.cross_entropy(_logits(model, attack.diversify(adversarial[None], generator)), label)
+        return sign * F.cross_entropy(logits(model, attack.diversify(adversarial[None], generator)), label)
 
     adversarial = attack.perturb(image_to_tensor(image), loss_fn, callback=callback)
     png = png_bytes(to_image(adversarial))
