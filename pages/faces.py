@@ -290,11 +290,12 @@ if mode == MODES[1]:
     except VideoError as err:
         st.error(plain_markdown(str(err)))
         st.stop()
-    st.video(video)
     tracked = identify_tracks(analysis, gallery, video_cutoff, metric)
     found = sum(len(result.track.faces) for result in tracked)
     info = analysis.info
-    st.caption(
+    shown, summary = st.columns([1, 2])
+    shown.video(video)
+    summary.caption(
         f"{plain_markdown(video_name)}: {info.width}x{info.height}, {info.seconds:g} s, {info.frames} frames "
         f"({info.codec}); {len(analysis.times)} sampled, {found} faces in {len(tracked)} tracks."
     )
@@ -303,10 +304,9 @@ if mode == MODES[1]:
         st.stop()
     if truth != NOT_GIVEN:
         scored = accuracy(tracked, truth)
-        cells = st.columns(3)
-        cells[0].metric("Frames scored", scored.frames, help="each sampled frame's largest face")
-        cells[1].metric("Accuracy, each frame alone", f"{scored.per_frame:.3f}")
-        cells[2].metric("Accuracy, averaged track", f"{scored.averaged:.3f}")
+        summary.metric("Frames scored", scored.frames, help="each sampled frame's largest face")
+        summary.metric("Accuracy, each frame alone", f"{scored.per_frame:.3f}")
+        summary.metric("Accuracy, averaged track", f"{scored.averaged:.3f}")
     for number, result in enumerate(tracked):
         named = result.averaged
         verdict = named.identity if named.identity != UNKNOWN else f"{UNKNOWN} (nearest: {named.nearest})"
