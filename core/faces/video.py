@@ -8,7 +8,6 @@ poor photos of one face, and their mean embedding is closer to that person than 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import av
@@ -24,6 +23,7 @@ from core.faces.embed import embed_photos
 from core.faces.gallery import Gallery, Identification, identify
 from core.faces.metrics import face_distance
 from core.images import ImageError
+from core.progress import Progress, silent
 
 VIDEO_SUFFIXES = ("mp4", "webm", "mov", "m4v", "mkv")
 MAX_VIDEO_BYTES = 64 << 20
@@ -185,16 +185,13 @@ def _decode(data: bytes, name: str, wanted: set[int]) -> list[Frame]:
     return frames
 
 
-def detect_frames(
-    frames: list[Frame], recognizer: str, progress: Callable[[float, str], None] | None = None
-) -> list[list[FrameFace]]:
+def detect_frames(frames: list[Frame], recognizer: str, progress: Progress = silent) -> list[list[FrameFace]]:
     """Faces of every frame with their embeddings (the photo pipeline's cached detection and batched embedding)."""
     found = []
     for frame in frames:
         key = pixels_hash(frame.image)
         found.append((frame, detect_faces_cached(frame.image, key), key))
-        if progress is not None:
-            progress(len(found) / (len(frames) + 1), f"Detecting faces: frame {len(found)}/{len(frames)}")
+        progress(len(found) / (len(frames) + 1), f"Detecting faces: frame {len(found)}/{len(frames)}")
     embeddings = embed_photos([(frame.image, faces, key) for frame, faces, key in found], recognizer)
     return [
         [
@@ -241,13 +238,12 @@ def analyze_video(
     metric: str = "l2",
     samples: int = DEFAULT_SAMPLES,
     name: str = "video",
-    progress: Callable[[float, str], None] | None = None,
+    progress: Progress = silent,
 ) -> VideoAnalysis:
     """Read, sample, detect, embed and track: everything that costs time, for one video and one recognizer."""
     info, frames = read_video(data, samples, name)
     faces = detect_frames(frames, recognizer, progress)
-    if progress is not None:
-        progress(1.0, "Linking faces into tracks")
+    progress(1.0, "Linking faces into tracks")
     return VideoAnalysis(info, [frame.time for frame in frames], faces, link_tracks(faces, cutoff, metric))
 
 
