@@ -149,7 +149,7 @@ def class_mode(net: Network) -> None:
         size=c2.select_slider("Size (px)", [96, 128, 160, 224], value=128, key="size"),
         steps=c3.slider("Steps", 8, 256, 64, key="steps"),
         start=c1.radio("Start (simonyan)", ["zeros", "noise"], horizontal=True, key="start"),
-        l2=c2.slider("L2 weight (simonyan)", 0.0, 1.0, ClassSettings.l2, key="l2"),
+        l2=c2.slider("L2 weight (simonyan)", 0.0, 0.05, ClassSettings.l2, step=0.001, format="%.3f", key="l2"),
         seed=c3.number_input("Seed", 0, 10_000, 0, key="seed"),
     )
     results = run(

@@ -30,7 +30,7 @@ class ClassSettings:
     size: int = 128
     steps: int = 64
     lr: float = 0.05
-    l2: float = 0.05  # weight of the mean squared normalised pixel (simonyan)
+    l2: float = 0.005  # weight of the squared L2 norm of the normalised image (simonyan: S_c(I) - l2 ||I||^2)
     start: str = "zeros"  # simonyan's start; the robust recipe starts from a small random spectrum
     seed: int = 0
 
@@ -88,7 +88,7 @@ def class_model(
         noise = torch.rand(count, 3, size, size, generator=generator)
         image = PixelImage(grey if settings.start == "zeros" else noise)
         view = lambda images: images  # noqa: E731
-        penalty = lambda images: settings.l2 * network.normalise(images).pow(2).mean((1, 2, 3))  # noqa: E731
+        penalty = lambda images: settings.l2 * network.normalise(images).pow(2).sum((1, 2, 3))  # noqa: E731
 
     def objective(images: torch.Tensor) -> torch.Tensor:
         scores = network.logits(view(images)).gather(1, targets[:, None])[:, 0]
