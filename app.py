@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from core.config import public_mode
+
 st.set_page_config(page_title="Hide & Seek", page_icon="🫥", layout="wide")
 
 PAGES = [
@@ -14,4 +16,8 @@ PAGES = [
     # each tool adds its page here
 ]
 
+if public_mode():
+    st.sidebar.caption(
+        "Public demo: uploads stay in memory and are never stored; see Home, Privacy, for exactly what is kept."
+    )
 st.navigation(PAGES).run()

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import fields, is_dataclass
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.config import cache_dir
+from core.config import cache_dir, public_mode
 
 
 def content_hash(data: bytes | Path | str) -> str:
@@ -40,7 +41,10 @@ def pixels_hash(image: Image.Image | np.ndarray) -> str:
 
 
 def cached_array(namespace: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """Return the array stored under (namespace, key), computing and saving it (as .npy, no pickle) on a miss."""
+    """Return the array stored under (namespace, key), computing and saving it (as .npy, no pickle) on a miss.
+    In public mode nothing is written or read: what a stranger's upload yields never reaches the disk."""
+    if public_mode():
+        return np.asarray(compute())
     path = _array_path(namespace, key)
     if path.exists():
         try:
@@ -94,28 +98,48 @@ class ResultCache:
     """Expensive results shared by every visitor of one server process, bounded by entries and bytes (least
     recently used evicted first). Two callers of one key compute it once: the second waits for the first and gets
     its result, so simultaneous visitors doing the same thing neither race nor pay twice. A failed computation is
-    not cached. Callers must treat results as read-only (they are shared)."""
+    not cached. Callers must treat results as read-only (they are shared). With ``max_age`` (seconds) a result is
+    also dropped that long after it was computed, however often it is used: a public demo's promise that what an
+    upload yields is gone within the hour."""
 
-    def __init__(self, max_entries: int = 64, max_bytes: int = 512 << 20) -> None:
-        self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+    def __init__(
+        self,
+        max_entries: int = 64,
+        max_bytes: int = 512 << 20,
+        max_age: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_entries, self.max_bytes, self.max_age, self._clock = max_entries, max_bytes, max_age, clock
+        self._entries: OrderedDict[Hashable, tuple[Any, int, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            self._expire()
+            return len(self._entries)
 
     @property
     def nbytes(self) -> int:
         with self._lock:
-            return sum(size for _, size in self._entries.values())
+            self._expire()
+            return sum(size for _, size, _ in self._entries.values())
 
     def get(self, key: Hashable, default: Any = None) -> Any:
         with self._lock:
+            self._expire()
             if key not in self._entries:
                 return default
             self._entries.move_to_end(key)
             return self._entries[key][0]
+
+    def _expire(self) -> None:
+        """Drop results older than ``max_age`` (the caller holds the lock)."""
+        if self.max_age is None:
+            return
+        oldest_allowed = self._clock() - self.max_age
+        for key in [k for k, (_, _, made) in self._entries.items() if made < oldest_allowed]:
+            del self._entries[key]
 
     def get_or_compute(
         self, key: Hashable, compute: Callable[[], Any], on_wait: Callable[[], None] | None = None
@@ -145,9 +169,10 @@ class ResultCache:
         with self._lock:
             if size > self.max_bytes:
                 return  # larger than the whole budget: hand it back without keeping it
-            self._entries[key] = (value, size)
+            self._entries[key] = (value, size, self._clock())
             self._entries.move_to_end(key)
-            total = sum(s for _, s in self._entries.values())
+            self._expire()
+            total = sum(s for _, s, _ in self._entries.values())
             while len(self._entries) > self.max_entries or total > self.max_bytes:
-                _, (_, evicted) = self._entries.popitem(last=False)
+                _, (_, evicted, _) = self._entries.popitem(last=False)
                 total -= evicted

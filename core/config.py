@@ -34,6 +34,39 @@ def cache_dir() -> Path:
     return path
 
 
+PUBLIC_ENV = "HIDESEEK_PUBLIC"
+
+
+def public_mode() -> bool:
+    """HIDESEEK_PUBLIC=1 (the Dockerfile sets it): a hosted demo for strangers. Server-side folders are not offered
+    (uploads and the built-in demos only), uploads are smaller, each visitor's heavy jobs are rate-limited, no file
+    system path is shown, nothing derived from an upload is written to disk, and shared results expire."""
+    return os.environ.get(PUBLIC_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one visitor may ask of the server; ``limits()`` picks the set for the current mode."""
+
+    upload_max_side: int  # uploads are downscaled to this long side when opened
+    upload_max_files: int  # photos or zip members taken from one multi-file upload
+    heavy_jobs: int | None  # heavy jobs one session may start per ``window_seconds`` (None: no limit)
+    window_seconds: float
+    result_max_age: float | None  # seconds a shared in-memory result lives (None: until evicted)
+
+
+LOCAL_LIMITS = Limits(
+    upload_max_side=4096, upload_max_files=2000, heavy_jobs=None, window_seconds=600.0, result_max_age=None
+)
+PUBLIC_LIMITS = Limits(
+    upload_max_side=2048, upload_max_files=200, heavy_jobs=12, window_seconds=600.0, result_max_age=3600.0
+)
+
+
+def limits() -> Limits:
+    return PUBLIC_LIMITS if public_mode() else LOCAL_LIMITS
+
+
 class PathNotAllowed(ValueError):
     """A server-side path outside the configured data roots."""
 

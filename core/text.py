@@ -14,3 +14,13 @@ _MARKDOWN_CHARACTERS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=^\"'])")
 def plain_markdown(text: str) -> str:
     """``text`` escaped so that Markdown shows it literally, on one line (line breaks become spaces)."""
     return _MARKDOWN_CHARACTERS.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
+# An absolute POSIX path's folders (``/srv/app/data/``), up to the last slash: what ``hide_paths`` removes.
+_FOLDERS = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"`()\[\]]+/)+")
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (``/srv/app/data/faces/x.jpg`` becomes ``x.jpg``):
+    a public demo's messages say which file, never where the server keeps it."""
+    return _FOLDERS.sub("", str(text))

@@ -4,16 +4,19 @@ assignment) and explore it — click a cell to open the image and its nearest ne
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+import torch
 
 import ui
 from core.cache import content_hash
+from core.config import data_root
 from core.grid import layout_table, mosaic, png_bytes
 from core.grid.assign import EXACT_MAX_CELLS, GridAssignment, assign, grid_shape
 from core.grid.collections import Collection, from_folder, from_uploads, load_dataset
-from core.grid.embed import embed, preview, thumbnail
+from core.grid.embed import Embedded, embed, preview, thumbnail
 from core.grid.quality import grid_knn_preservation, label_agreement, map_knn_preservation, neighbours_of
 from core.grid.reduce import reduce
 from core.grid.view import Selection, index_from_selection, mosaic_figure, next_selection, scatter_figure
@@ -21,13 +24,14 @@ from core.images import ImageError
 from core.text import plain_markdown
 
 SOURCES = {
-    "digits (scikit-learn, 8x8, offline)": "digits",
     "ImageNet samples (500 photos)": "imagenet_samples",
     "CIFAR-10 (500 images, labelled)": "cifar10",
+    "digits (scikit-learn, 8x8, offline)": "digits",
     "Folder under the data root": "folder",
     "Upload images or a zip": "upload",
 }
 NEIGHBOURS = 8
+MODEL = "mobilenet_v2"
 
 
 @st.cache_resource(show_spinner="Listing and hashing the images…", max_entries=8)
@@ -37,45 +41,58 @@ def named_collection(source: str, folder: str, limit: int) -> Collection:
     return collection
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_map(
-    features: np.ndarray, reducer: str, perplexity: float, n_neighbors: int, min_dist: float
-) -> tuple[np.ndarray, float]:
-    start = time.perf_counter()
-    points = reduce(features, reducer, perplexity=perplexity, n_neighbors=n_neighbors, min_dist=min_dist)
-    return points, time.perf_counter() - start
+def embed_stage(collection: Collection, model: torch.nn.Module | None) -> Embedded:
+    """Features once per server for this collection (the disk cache also keeps each image's vector across restarts)."""
+    return ui.cached_stage(
+        "grid_embed",
+        (collection.fingerprint, MODEL),
+        lambda progress: embed(collection, model, MODEL, progress=progress),
+        f"Embedding {len(collection)} images…",
+    )
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_assignment(points: np.ndarray, shape: tuple[int, int], method: str) -> GridAssignment:
-    return assign(points, shape, method)
+@dataclass(frozen=True)
+class MapSettings:
+    reducer: str
+    perplexity: float
+    n_neighbors: int
+    min_dist: float
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_quality(
-    features: np.ndarray, points: np.ndarray, cells: np.ndarray, shape: tuple[int, int], labels: tuple[str, ...]
-) -> dict:
-    assignment = GridAssignment(cells, shape, 0.0, "", 0.0)
+def map_stage(fingerprint: str, features: np.ndarray, settings: MapSettings) -> tuple[np.ndarray, float]:
+    def compute(progress: ui.Progress) -> tuple[np.ndarray, float]:
+        start = time.perf_counter()
+        progress(0.0, f"Mapping with {settings.reducer}…")
+        points = reduce(
+            features,
+            settings.reducer,
+            perplexity=settings.perplexity,
+            n_neighbors=settings.n_neighbors,
+            min_dist=settings.min_dist,
+        )
+        return points, time.perf_counter() - start
+
+    return ui.cached_stage("grid_map", (fingerprint, MODEL, settings), compute, f"Mapping with {settings.reducer}…")
+
+
+def mosaic_with_png(collection: Collection, assignment: GridAssignment, cell_size: int) -> tuple[np.ndarray, bytes]:
+    """The mosaic and its PNG bytes (the download button's file)."""
+    image = mosaic(collection, assignment, cell_size)
+    return image, png_bytes(image)
+
+
+def quality_of(features: np.ndarray, points: np.ndarray, assignment: GridAssignment, labels: list[str]) -> dict:
     quality = {
         "k-NN kept, 2-D map": map_knn_preservation(features, points),
         "k-NN kept, grid": grid_knn_preservation(features, assignment),
     }
-    if len(set(labels)) > 1:
+    if 1 < len(set(labels)) < len(labels):  # labels that group images (not one per image)
         try:
-            same, chance = label_agreement(assignment, list(labels))
+            same, chance = label_agreement(assignment, labels)
             quality["same-label neighbours"], quality["same label by chance"] = same, chance
         except ValueError:  # a sparse grid (many more cells than images) can have no two images side by side
             pass
     return quality
-
-
-@st.cache_data(show_spinner="Drawing the mosaic…", max_entries=8)
-def cached_mosaic(
-    fingerprint: str, cells: np.ndarray, shape: tuple[int, int], cell_size: int, _collection: Collection
-) -> tuple[np.ndarray, bytes]:
-    """The mosaic and its PNG bytes (the download), keyed by the collection's fingerprint and the layout."""
-    image = mosaic(_collection, GridAssignment(cells, shape, 0.0, "", 0.0), cell_size)
-    return image, png_bytes(image)
 
 
 st.title("Image grid")
@@ -86,7 +103,9 @@ st.caption(
 
 with st.sidebar:
     st.header("Collection")
-    source = SOURCES[st.selectbox("Images", list(SOURCES), key="source")]
+    offered = [name for name, source in SOURCES.items() if source != "folder" or ui.folder_inputs()]
+    photos_here = (data_root() / "imagenet_samples" / "labels.csv").is_file()  # else the offline digits come first
+    source = SOURCES[st.selectbox("Images", offered, index=0 if photos_here else 2, key="source")]
     limit = int(st.number_input("At most this many images", 10, 20_000, 2_000, step=100, key="limit"))
     folder = st.text_input("Folder (relative to the data root)", "cifar10", key="folder") if source == "folder" else ""
     uploads = (
@@ -110,7 +129,7 @@ try:
         if not uploads:
             st.info("Upload some images (or a zip whose sub-folders are labels) to lay them out.")
             st.stop()
-        collection = from_uploads([(f.name, f.getvalue()) for f in uploads], limit)
+        collection = from_uploads([(f.name, f.getvalue()) for f in ui.limited_uploads(uploads)], limit)
     else:
         if source == "folder" and ui.data_folder(folder) is None:
             st.stop()
@@ -127,47 +146,56 @@ if collection.pixels is None:
     model = loaded.model
 
 with st.status("Building the grid…", expanded=True) as status:
-    st.write(f"**Embed** {len(collection)} images")
-    bar = st.progress(0.0)
-    start = time.perf_counter()
     try:
-        embedded = embed(collection, model, progress=bar.progress)
+        embedded = embed_stage(collection, model)
     except ImageError as err:
         status.update(label="No usable images", state="error")
         st.error(plain_markdown(str(err)))
         st.stop()
-    bar.progress(1.0)
-    st.write(
-        f"embedded in {time.perf_counter() - start:.1f} s ({embedded.computed} through the network, the rest cached)"
-    )
+    st.write(f"**Embedded** {len(embedded.features)} images ({embedded.computed} through the network, the rest cached)")
     for reason in embedded.skipped:
         st.warning(f"skipped {plain_markdown(reason)}")
     collection, features = embedded.collection, embedded.features
+    layout_key = (collection.fingerprint, MODEL, MapSettings(reducer, perplexity, n_neighbors, min_dist))
     try:
         shape = grid_shape(len(features), rows or None, cols or None)
-        st.write(f"**Map** with {reducer}")
-        points, map_seconds = cached_map(features, reducer, perplexity, n_neighbors, min_dist)
-        st.write(f"mapped in {map_seconds:.1f} s")
+        points, map_seconds = map_stage(collection.fingerprint, features, layout_key[2])
+        st.write(f"**Mapped** with {reducer} in {map_seconds:.1f} s")
         if method == "exact" and shape[0] * shape[1] > EXACT_MAX_CELLS:
             st.warning("The exact solver above 32x32 cells can take minutes; the fast method stays within 3%.")
-        st.write(f"**Snap** to {shape[0]}x{shape[1]}")
-        assignment = cached_assignment(points, shape, method)
+        assignment = ui.cached_stage(
+            "grid_assign",
+            (*layout_key, shape, method),
+            lambda progress: assign(points, shape, method),
+            f"Snapping to {shape[0]}x{shape[1]}…",
+        )
     except ValueError as err:
         status.update(label="Cannot build this grid", state="error")
         st.error(plain_markdown(str(err)))
         st.stop()
     st.write(
-        f"snapped ({assignment.method}) in {assignment.seconds:.2f} s, total squared distance {assignment.cost:.3f}"
+        f"**Snapped** to {shape[0]}x{shape[1]} ({assignment.method}) in {assignment.seconds:.2f} s, "
+        f"total squared distance {assignment.cost:.3f}"
+    )
+    quality = ui.cached_stage(
+        "grid_quality",
+        (*layout_key, shape, method),
+        lambda progress: quality_of(features, points, assignment, collection.labels),
+        "Measuring how much of the neighbourhood the grid keeps…",
     )
     status.update(label=f"{len(features)} images on a {shape[0]}x{shape[1]} grid", state="complete", expanded=False)
 
-quality = cached_quality(features, points, assignment.cells, shape, tuple(collection.labels))
 for column, (name, value) in zip(st.columns(len(quality)), quality.items(), strict=True):
     column.metric(name, f"{value:.0%}")
 
 raw_map = st.toggle("Show the raw 2-D map instead of the grid", key="raw_map")
 colour_by_label = st.toggle("Colour by label", key="colour_by_label", disabled=len(set(collection.labels)) < 2)
-image, image_png = cached_mosaic(collection.fingerprint, assignment.cells, shape, cell_size, collection)
+image, image_png = ui.cached_stage(
+    "grid_mosaic",
+    (*layout_key, shape, method, cell_size),
+    lambda progress: mosaic_with_png(collection, assignment, cell_size),
+    "Drawing the mosaic…",
+)
 if raw_map:
     figure = scatter_figure(points, collection.names, collection.labels, colour_by_label)
 else:

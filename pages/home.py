@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core.config import ASSETS_DIR, REPO_ROOT, data_root
+import ui
+from core.config import ASSETS_DIR, REPO_ROOT, data_root, public_mode
 from core.models import model_table
+from core.text import hide_paths
 
 TOOLS = [
     ("pages/waldo.py", "Find Waldo", "A Mask R-CNN trained here masks Waldo out of a full Where's Waldo page."),
@@ -52,13 +54,23 @@ for column, (page, title, blurb) in zip(columns, TOOLS, strict=True):
         st.caption(blurb)
 
 st.subheader("Models")
+where = (
+    "Demo data: the built-in demos."
+    if public_mode()
+    else f"Demo data: `{data_root()}` (set `HIDESEEK_DATA` to change)."
+)
 st.caption(
     f"Running on **{'cuda' if torch.cuda.is_available() else 'cpu'}** with {torch.get_num_threads()} torch threads. "
-    f"Demo data: `{data_root()}` (set `HIDESEEK_DATA` to change). Weights load only from installed packages or files "
-    "you provide: a model without its real weights is shown unavailable, never replaced by random ones."
+    f"{where} Weights load only from installed packages or files you provide: a model without its real weights is "
+    "shown unavailable, never replaced by random ones."
 )
 table = pd.DataFrame(model_table(load=False))
+if public_mode():
+    table["reason"] = table["reason"].map(lambda reason: hide_paths(reason) if isinstance(reason, str) else reason)
 st.dataframe(
     table[["title", "available", "reason", "task", "source", "license", "training_data", "threshold"]],
     hide_index=True,
 )
+
+st.subheader("Privacy")
+st.write(ui.privacy_note())

@@ -107,3 +107,25 @@ def test_result_cache_does_not_keep_failures() -> None:
 def test_approximate_size_counts_what_a_result_holds() -> None:
     report = {"png": b"x" * 5000, "pixels": np.zeros((10, 10, 3), np.uint8), "rows": [{"ssim": 0.9}] * 3}
     assert 5300 <= approximate_size(report) <= 8000
+
+
+def test_result_cache_drops_results_older_than_max_age_however_often_they_are_used() -> None:
+    now = [0.0]
+    cache = ResultCache(max_entries=8, max_age=3600.0, clock=lambda: now[0])
+    cache.get_or_compute("old", lambda: "a")
+    now[0] = 1800.0
+    cache.get_or_compute("new", lambda: "b")
+    now[0] = 3599.0
+    assert cache.get("old") == "a"  # used just now: still its age that counts
+    now[0] = 3601.0
+    assert cache.get("old") is None and cache.get("new") == "b" and len(cache) == 1
+    now[0] = 5401.0
+    assert len(cache) == 0 and cache.nbytes == 0
+
+
+def test_public_mode_keeps_nothing_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIDESEEK_PUBLIC", "1")
+    calls = []
+    for _ in range(2):
+        cached_array("public-test", "k", lambda: calls.append(1) or np.arange(3))
+    assert len(calls) == 2 and not _array_path("public-test", "k").exists()

@@ -21,6 +21,14 @@ from core.text import plain_markdown
 
 PAGE = str(REPO_ROOT / "pages" / "grid.py")
 DIGITS = load_digits().target
+DIGITS_SOURCE = "digits (scikit-learn, 8x8, offline)"
+
+
+def digits_page(limit: int) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["source"] = DIGITS_SOURCE
+    at.session_state["limit"] = limit
+    return at
 
 
 def opened_image(at: AppTest) -> tuple[int, int, int, str]:
@@ -33,9 +41,7 @@ def opened_image(at: AppTest) -> tuple[int, int, int, str]:
 
 
 def test_page_builds_digits_grid_and_a_click_opens_the_image() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=240)
-    at.session_state["limit"] = 600
-    at.run()
+    at = digits_page(600).run()
     assert not at.exception and not at.error
     assert at.status[0].label == "600 images on a 24x25 grid"
     metrics = {metric.label: float(metric.value.rstrip("%")) for metric in at.metric}
@@ -71,9 +77,7 @@ def click(at: AppTest, index: int) -> None:
 
 
 def test_the_selected_image_stays_selected_when_the_layout_changes() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=240)
-    at.session_state["limit"] = 600
-    at.run()
+    at = digits_page(600).run()
     click(at, 123)
     at.run()
     row, col, index, _ = opened_image(at)
@@ -136,8 +140,7 @@ def test_hostile_uploads_get_one_line_errors_and_the_page_keeps_running(data_dir
 
 
 def test_a_sparse_grid_with_no_two_images_side_by_side_still_shows() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["limit"] = 10
+    at = digits_page(10)
     at.session_state["rows"] = at.session_state["cols"] = 100
     at.run()
     assert not at.exception and not at.error
@@ -158,3 +161,34 @@ def test_a_folder_shows_what_it_skipped_and_never_the_linked_files(linked_root: 
     ]
     hover = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]["hovertext"]
     assert len(hover) == 7 and not any("secret" in text or "ships" in text for text in hover)
+
+
+def test_the_default_collection_is_the_demo_photos() -> None:
+    """A visitor's first view is a grid of real photos, the 500 ImageNet samples, not 8x8 digits."""
+    at = AppTest.from_file(PAGE, default_timeout=600).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="source").value == "ImageNet samples (500 photos)"
+    assert at.status[0].label == "500 images on a 22x23 grid"
+    metrics = {metric.label: float(metric.value.rstrip("%")) for metric in at.metric}
+    assert set(metrics) == {"k-NN kept, 2-D map", "k-NN kept, grid"}  # one class per photo: no label figures
+    chance = 100 * 24 / 499  # a 5x5 window holds 24 of the 499 other photos
+    assert metrics["k-NN kept, grid"] > 3 * chance, metrics
+
+
+def test_public_mode_offers_no_server_folders(monkeypatch) -> None:
+    monkeypatch.setenv("HIDESEEK_PUBLIC", "1")
+    at = digits_page(50).run()
+    assert not at.exception and not at.error
+    assert "Folder under the data root" not in at.selectbox(key="source").options
+
+
+def test_public_mode_takes_only_the_allowed_number_of_uploaded_files(data_dir: Path, monkeypatch) -> None:
+    from core import config
+
+    monkeypatch.setenv("HIDESEEK_PUBLIC", "1")
+    monkeypatch.setattr(config, "PUBLIC_LIMITS", config.Limits(2048, 4, 12, 600.0, 3600.0))
+    photos = sorted((data_dir / "cifar10" / "ship").glob("*.jpg"))[:6]
+    at = upload(AppTest.from_file(PAGE, default_timeout=240), *((p.name, p.read_bytes()) for p in photos))
+    assert not at.exception and not at.error
+    assert at.warning[0].value == "6 files uploaded; this server takes the first 4."
+    assert at.status[0].label == "4 images on a 2x2 grid"
