@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
 
 SLOTS_ENV = "HIDESEEK_HEAVY_JOBS"
+THREADS_ENV = "HIDESEEK_THREADS_PER_JOB"
 WAIT_POLL_SECONDS = 0.5
 
 
@@ -40,7 +41,10 @@ class HeavyJobs:
 
     @property
     def threads_per_job(self) -> int:
-        """Torch threads a job may use without taking cores another job is using."""
+        """Torch threads a job may use without taking cores another job is using ($HIDESEEK_THREADS_PER_JOB
+        overrides it, e.g. to measure what oversubscribed cores cost: bench/bench_sessions.py)."""
+        if os.environ.get(THREADS_ENV):
+            return max(1, int(os.environ[THREADS_ENV]))
         return max(1, (os.cpu_count() or 1) // self.slots)
 
     @property
@@ -83,3 +87,12 @@ class HeavyJobs:
 def configure_threads(jobs: HeavyJobs) -> None:
     """Give torch the thread count one job may use, so concurrent jobs do not oversubscribe the cores."""
     torch.set_num_threads(jobs.threads_per_job)
+
+
+def rate_wait(started: Sequence[float], jobs: int, window: float, now: float) -> float:
+    """Seconds until one more heavy job may start for a visitor who started jobs at ``started`` (a sliding window of
+    ``jobs`` per ``window`` seconds); 0 when it may start now."""
+    recent = sorted(t for t in started if t > now - window)
+    if len(recent) < jobs:
+        return 0.0
+    return recent[len(recent) - jobs] + window - now

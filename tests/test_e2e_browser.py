@@ -7,70 +7,30 @@ which the README and the home page show.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SCREENSHOTS = REPO / "assets" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-PAGE_TIMEOUT_MS = 240_000
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, PAGE_TIMEOUT_MS, REPO, serve, start_visitor, wait_until_idle
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError("the dashboard did not become healthy")
+IMAGE_APP = os.environ.get("HIDESEEK_E2E_APP")  # an image file system built by scripts/test_image_fs.sh
+SCREENSHOTS = Path(IMAGE_APP or REPO) / "assets" / "screenshots"  # the image's own go into its copy
 
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "HIDESEEK_CACHE": str(tmp_path_factory.mktemp("e2e-cache"))}
-    log = open(tmp_path_factory.mktemp("e2e-log") / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, server)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    """This checkout's app, or the image file system's (its own venv and files) when HIDESEEK_E2E_APP is set."""
+    workspace = tmp_path_factory.mktemp("e2e")
+    if IMAGE_APP:
+        where = {"python": str(Path(IMAGE_APP) / ".venv" / "bin" / "python"), "app_dir": Path(IMAGE_APP)}
+    else:
+        where = {}
+    with serve(workspace, **where) as server:
+        yield server.url
 
 
 def _page_paths() -> list[str]:
@@ -93,7 +53,7 @@ def test_page_renders_in_chromium_without_exceptions(dashboard: str, page: str) 
             tab.goto(url, timeout=PAGE_TIMEOUT_MS)
             tab.wait_for_selector('[data-testid="stApp"]', timeout=PAGE_TIMEOUT_MS)
             tab.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=PAGE_TIMEOUT_MS)
-            _wait_until_idle(tab)
+            wait_until_idle(tab)
             exceptions = tab.locator('[data-testid="stException"]')
             assert exceptions.count() == 0, exceptions.first.inner_text()
             tab.wait_for_timeout(1500)  # dataframes and plotly charts paint after the run ends
@@ -103,17 +63,47 @@ def test_page_renders_in_chromium_without_exceptions(dashboard: str, page: str) 
             browser.close()
 
 
-def _wait_until_idle(tab) -> None:
-    """Wait until Streamlit has finished the script run (its status widget says nothing is running)."""
-    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
-    quiet_since = None
-    while time.monotonic() < deadline:
-        running = tab.locator('[data-testid="stStatusWidget"]').count() > 0
-        if running:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 2.0:
-            return
-        tab.wait_for_timeout(250)
-    raise TimeoutError("the page was still running after the timeout")
+# What each page's default shows once its result is there, and how a visitor starts it (None: on opening).
+DEFAULT_RESULTS = {
+    "cloak": ("Black box:", "Run attack"),
+    "faces": ("Recognizers side by side", None),
+    "attributions": ("Why “", None),
+    "grid": ("images on a", None),
+    "waldo": ("Searched ", None),
+}
+
+
+def _headings(tab) -> list[str]:
+    return tab.locator('[data-testid="stMainBlockContainer"] :is(h1, h2, h3)').all_inner_texts()
+
+
+def _finish(tab, marker: str) -> list[str]:
+    """Wait for a visitor's run; fail on an exception box; the page's headings (its result, in words)."""
+    tab.wait_for_selector(f"text={marker}", timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(tab)
+    exceptions = tab.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    return _headings(tab)
+
+
+@pytest.mark.parametrize("page", list(DEFAULT_RESULTS))
+def test_visitors_at_once_then_one_after_all_get_the_same_result(tmp_path: Path, page: str) -> None:
+    """On a fresh server, two visitors start a page's default at the same moment, then three, then one more comes
+    after they are done (the path that replays a cached result, where the cross-session crash was): no exception
+    anywhere, and every visitor sees the same result as the first."""
+    from playwright.sync_api import sync_playwright
+
+    marker, button = DEFAULT_RESULTS[page]
+    with serve(tmp_path) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            seen = []
+            for visitors in (2, 3, 1):
+                tabs = [start_visitor(browser, server.url, page, button) for _ in range(visitors)]
+                seen += [_finish(tab, marker) for tab in tabs]
+                for tab in tabs:
+                    tab.context.close()
+            assert all(headings == seen[0] for headings in seen), seen
+            assert any(marker in heading for heading in seen[0]) or page in ("grid", "waldo")
+        finally:
+            browser.close()

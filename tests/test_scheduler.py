@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core.scheduler import HeavyJobs, default_slots
+from core.scheduler import HeavyJobs, default_slots, rate_wait
 
 
 def test_with_one_slot_two_simultaneous_jobs_both_finish_and_the_second_waits_first() -> None:
@@ -102,3 +102,11 @@ def test_default_slots_one_job_per_two_cores_or_the_setting(monkeypatch: pytest.
     assert default_slots(2) == 1 and default_slots(16) == 8 and default_slots(1) == 1
     monkeypatch.setenv("HIDESEEK_HEAVY_JOBS", "3")
     assert default_slots(2) == 3 and HeavyJobs().slots == 3
+
+
+def test_rate_wait_is_a_sliding_window_of_jobs_per_visitor() -> None:
+    assert rate_wait([], jobs=2, window=60.0, now=100.0) == 0.0
+    assert rate_wait([90.0], jobs=2, window=60.0, now=100.0) == 0.0
+    assert rate_wait([50.0, 90.0], jobs=2, window=60.0, now=100.0) == pytest.approx(10.0)  # the 50 s job ages out
+    assert rate_wait([30.0, 90.0], jobs=2, window=60.0, now=100.0) == 0.0  # 30 s is out of the window already
+    assert rate_wait([95.0, 50.0, 90.0], jobs=2, window=60.0, now=100.0) == pytest.approx(50.0)
