@@ -87,7 +87,7 @@ def test_write_atomically_leaves_the_old_file_or_the_new_one(tmp_path: Path) -> 
 def test_manifest_resume_rule_torn_lines_compaction_and_lock(tmp_path: Path) -> None:
     (tmp_path / "a.jpg.x").write_bytes(b"output")
     items = {name: Input(name, tmp_path / name, 10, 1) for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg")}
-    job = {"job": "embed", "model": "m"}
+    job = {"job": "embed", "model": "m", "recognizers": ("a", "b")}
     with Manifest(tmp_path, job) as manifest:
         manifest.record(items["a.jpg"], {"status": "done", "output": "a.jpg.x"})
         manifest.record(items["b.jpg"], {"status": "done", "output": "b.jpg.x"})  # its output is missing

@@ -14,12 +14,38 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from core.batch.jobs import Task, problem
 
 ENGINES = ("local", "ray")
+ACTOR_START_TIMEOUT_S = 600  # a pool larger than the cluster can hold fails after this long, with Ray's reason
 FORWARDED_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # besides every HIDESEEK_* variable
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Where and how wide a batch runs; the Ray fields apply to ``engine="ray"`` only."""
+
+    engine: str = "local"
+    workers: int | None = None  # default: as many as the cores (local) or the cluster's CPUs (Ray) allow
+    batch_size: int | None = None  # inputs per task; default: the job's
+    address: str | None = None  # Ray: an existing cluster; None starts a local instance for the run
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
+
+    def local_workers(self) -> int:
+        return self.workers or max(1, int(machine_cores() // self.cpus_per_worker))
+
+    def run(self, job, batches: list[list[Task]]) -> Iterator[list[dict]]:
+        """Each batch's rows, as batches finish (in any order)."""
+        if not batches:
+            return iter(())
+        if self.engine == "ray":
+            return ray_engine(job, batches, self)
+        workers = self.local_workers()
+        threads = max(1, machine_cores() // workers)  # as a Ray actor holding cores // workers CPUs
+        return local_engine(job, batches, min(workers, len(batches)), threads)
 
 
 def machine_cores() -> int:
@@ -93,26 +119,18 @@ class RayWorker:
         return {"rows": np.array(rows, dtype=object)}
 
 
-def ray_engine(
-    job,
-    batches: list[list[Task]],
-    *,
-    workers: int | None,
-    address: str | None,
-    cpus_per_worker: float = 1.0,
-    gpus_per_worker: float = 0.0,
-) -> Iterator[list[dict]]:
+def ray_engine(job, batches: list[list[Task]], options: EngineOptions) -> Iterator[list[dict]]:
     """Run ``batches`` with Ray Data: the batch list is a dataset, ``map_batches`` runs it on a pool of RayWorker
-    actors (``workers`` of them, default as many as the cluster's CPUs allow), each holding ``cpus_per_worker``
-    CPUs and ``gpus_per_worker`` GPUs. Connects to the cluster at ``address``; without one, starts a local Ray
-    instance on this machine's cores and shuts it down at the end."""
+    actors (``options.workers`` of them, default as many as the cluster's CPUs allow), each holding
+    ``cpus_per_worker`` CPUs and ``gpus_per_worker`` GPUs. Connects to the cluster at ``options.address``; without
+    one, starts a local Ray instance on this machine's cores and shuts it down at the end."""
     import ray
     import ray.data
 
     env = {key: value for key, value in os.environ.items() if key.startswith("HIDESEEK_") or key in FORWARDED_ENV}
     ray.init(
-        address=address,
-        num_cpus=None if address else machine_cores(),
+        address=options.address,
+        num_cpus=None if options.address else machine_cores(),
         include_dashboard=False,
         log_to_driver=False,
         logging_level="warning",
@@ -122,19 +140,21 @@ def ray_engine(
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the driver draws one bar for both engines
         context.enable_operator_progress_bars = False
-        size = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+        context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S  # every actor holds its models before work is handed out
+        cpus = options.cpus_per_worker
+        size = options.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
         dataset = ray.data.from_items(
             [{"tasks": json.dumps([asdict(task) for task in tasks])} for tasks in batches],
             override_num_blocks=len(batches),
         )
         results = dataset.map_batches(
             RayWorker,
-            fn_constructor_kwargs={"job": job, "threads": max(1, int(cpus_per_worker))},
+            fn_constructor_kwargs={"job": job, "threads": max(1, int(cpus))},
             batch_size=1,  # one row is one batch of tasks, formed by the driver exactly as for the local engine
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=min(size, len(batches))),
-            num_cpus=cpus_per_worker,
-            num_gpus=gpus_per_worker or None,
+            compute=ray.data.ActorPoolStrategy(size=min(size, len(batches)), max_tasks_in_flight_per_actor=2),
+            num_cpus=cpus,
+            num_gpus=options.gpus_per_worker or None,
         )
         for batch in results.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=0):
             for text in batch["rows"]:

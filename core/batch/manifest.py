@@ -76,6 +76,7 @@ class Manifest:
         self.close()
 
     def _claim(self, job: dict) -> None:
+        job = json.loads(json.dumps(job))  # compared as stored: tuples become lists
         recorded = read_job(self.out)
         if recorded is not None and recorded != job:
             raise CliError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.batch.engines import ENGINES
+from core.batch.engines import ENGINES, EngineOptions
 from core.batch.jobs import EMBED_MODELS, CloakJob, EmbedJob
 from core.batch.run import run_batch
 from core.cli import CliError, print_json
@@ -37,6 +37,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="outputs and manifest.jsonl (re-run to resume)")
     parser.add_argument("--engine", choices=ENGINES, default="local", help="local process pool, or Ray Data")
     parser.add_argument("--workers", type=int, help="worker processes / Ray actors (default: one per core)")
+    parser.add_argument("--batch-size", type=int, help="inputs per task (default: cloak 1, faces 16, grid 32)")
     parser.add_argument("--address", help="Ray: the cluster to join (e.g. ray://head:10001 or auto)")
     parser.add_argument("--cpus-per-worker", type=float, default=1.0, help="Ray: CPUs per actor (its torch threads)")
     parser.add_argument("--gpus-per-worker", type=float, default=0.0, help="Ray: GPUs reserved per actor")
@@ -57,17 +58,15 @@ def run_embed(args: argparse.Namespace) -> int:
 
 def _run(job, args: argparse.Namespace) -> int:
     _check_engine(args)
-    summary = run_batch(
-        job,
-        args.folder,
-        args.out,
+    options = EngineOptions(
         engine=args.engine,
         workers=args.workers,
+        batch_size=args.batch_size,
         address=args.address,
         cpus_per_worker=args.cpus_per_worker,
         gpus_per_worker=args.gpus_per_worker,
-        show_progress=not args.no_progress,
     )
+    summary = run_batch(job, args.folder, args.out, options, show_progress=not args.no_progress)
     if args.json:
         print_json(summary)
     else:
@@ -76,8 +75,10 @@ def _run(job, args: argparse.Namespace) -> int:
 
 
 def _check_engine(args: argparse.Namespace) -> None:
-    if args.workers is not None and args.workers < 1:
-        raise CliError(f"--workers must be at least 1, got {args.workers}")
+    for option in ("workers", "batch_size"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise CliError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     if args.cpus_per_worker <= 0 or args.gpus_per_worker < 0:
         raise CliError("--cpus-per-worker must be above 0 and --gpus-per-worker at least 0")
     if args.engine == "local" and (args.address or args.gpus_per_worker or args.cpus_per_worker != 1.0):
@@ -88,7 +89,7 @@ def _text(summary: dict) -> str:
     lines = [
         f"{summary['inputs']} inputs: {summary['done']} done, {summary['no_face']} no face, {summary['unreadable']}"
         f" unreadable, {summary['failed']} failed ({summary['skipped_already_finished']} finished before this run)",
-        f"{summary['processed']} processed in {summary['seconds']} s on {summary['workers']} {summary['engine']}"
+        f"{summary['processed']} processed in {summary['seconds']} s by {summary['workers_used']} {summary['engine']}"
         f" worker(s) ({summary['items_per_second']} per second); manifest: {summary['manifest']}",
     ]
     lines += [f"  {row['input']}: {row['status']}: {row['reason']}" for row in summary["problems"]]
