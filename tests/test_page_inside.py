@@ -1,0 +1,33 @@
+"""The Inside page: its default (a robust class model of a flamingo) runs on open and reaches the class; the
+fooling view runs from the same page."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import REPO_ROOT
+
+PAGE = str(REPO_ROOT / "pages" / "inside.py")
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def test_default_class_model_runs_on_open_and_reaches_the_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    # one torch thread per job: on the shared 2-core test machine two threads run this loop ~20x slower
+    monkeypatch.setenv("HIDESEEK_THREADS_PER_JOB", "1")
+    at = AppTest.from_file(PAGE, default_timeout=600).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="target").value == 130  # flamingo
+    assert float(metrics(at)["P(target)"]) >= 0.9
+    assert any("flamingo" in caption.value for caption in at.caption)
+    assert len(at.get("vega_lite_chart")) == 1  # the objective curve
+
+    at.session_state["fool_steps"] = 16
+    at.radio(key="mode").set_value("Fooling image").run()
+    assert not at.exception and not at.error
+    shown = metrics(at)
+    assert float(shown["P(target)"]) >= 0.5 and float(shown["P(target) of the start"]) < 0.01
+    assert float(shown["SSIM to the noise"]) > 0.9
