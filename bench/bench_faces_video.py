@@ -63,6 +63,7 @@ def main() -> None:
     print(
         f"{'degradation':<16}{'videos':>7}{'frames':>8}{'per frame':>11}{'averaged':>10}{'errors ratio':>14}{'s/video':>9}"
     )
+    failures = []
     for level, recipe in LEVELS.items():
         scored, seconds = [], []
         for person in people:
@@ -73,6 +74,8 @@ def main() -> None:
                 analysis = analyze_video(video, MODEL, cutoff, samples=args.samples)
                 seconds.append(time.perf_counter() - start)
                 scored.append(accuracy(identify_tracks(analysis, gallery, cutoff), person))
+                if scored[-1].averaged < 1:
+                    failures.append(f"{level}: {photos[index].name} {scored[-1]}")
         frames = sum(s.frames for s in scored)
         per_frame = sum(s.per_frame * s.frames for s in scored) / frames
         averaged = sum(s.averaged * s.frames for s in scored) / frames
@@ -81,6 +84,7 @@ def main() -> None:
             f"{level:<16}{len(scored):>7}{frames:>8}{per_frame:>11.3f}{averaged:>10.3f}{ratio:>14.3f}"
             f"{np.median(seconds):>9.2f}"
         )
+    print("\n".join(["videos whose averaged track is wrong on some frame:", *failures]))
     print(f"errors ratio: averaged-track errors / per-frame errors; load average {os.getloadavg()}")
 
 

@@ -1,5 +1,6 @@
 """The Faces page's video section: the demo test video is tracked and named from the demo gallery with per-frame
-and averaged accuracy shown, an uploaded video is named, and a corrupt or over-long upload gets a clear error."""
+and averaged accuracy shown, an uploaded video is named, and a corrupt, truncated or over-long upload gets a clear
+error."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.config import REPO_ROOT
+from core.config import REPO_ROOT, data_root
 from core.faces.synth_video import encode_mp4, pan_zoom_video
 from core.images import open_image
 from core.text import plain_markdown
@@ -26,6 +27,10 @@ def app() -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def _demo_video() -> bytes:
+    return pan_zoom_video(open_image(data_root() / "faces" / "Colin_Powell" / "Colin_Powell_0004.jpg"))
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -68,6 +73,7 @@ def test_an_uploaded_video_is_named(app, data_dir: Path):
     ("name", "make", "reason"),
     [
         ("noise.mp4", lambda: os.urandom(4000), "not a video that can be read"),
+        ("cut.mp4", lambda: _demo_video()[:20000], "not a video that can be read"),
         ("long.mp4", lambda: encode_mp4([Image.new("RGB", (32, 32))] * 62, 2), "over the 30 s limit"),
     ],
 )

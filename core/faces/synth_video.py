@@ -63,14 +63,18 @@ def _degrade(frame: Image.Image, recipe: VideoRecipe, rng: np.random.Generator) 
 
 
 def encode_mp4(frames: list[Image.Image], fps: int) -> bytes:
-    """H.264 mp4 bytes of the frames (PyAV's own ffmpeg; no system ffmpeg needed)."""
+    """H.264 mp4 bytes of the frames, the same bytes on every run (PyAV's own ffmpeg; no system ffmpeg needed)."""
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
+        # Reproducible bytes: with B-frames x264 gave different bytes on each run, and its thread count follows the
+        # machine's cores.
+        stream = container.add_stream("libx264", rate=fps, options={"threads": "1", "bf": "0"})
         stream.width, stream.height = frames[0].size
         stream.pix_fmt = "yuv420p"
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_image(frame)))
+        for index, frame in enumerate(frames):
+            picture = av.VideoFrame.from_image(frame)
+            picture.pts = index
+            container.mux(stream.encode(picture))
         container.mux(stream.encode())
     return buffer.getvalue()
 
