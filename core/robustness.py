@@ -186,12 +186,13 @@ def _from_sub_folders(files, lookup: Callable[[str], int | None]) -> list[Labell
 
 @dataclass(frozen=True)
 class AttackResult:
-    """Robust accuracy under one attack at one eps, and which images stayed right."""
+    """Robust accuracy under one attack at one eps, which images stayed right and what the model said after."""
 
     method: str
     eps: float
     steps: int
     robust: tuple[bool, ...]
+    predictions: tuple[int, ...]
 
     @property
     def accuracy(self) -> float:
@@ -224,6 +225,30 @@ class RobustnessReport:
     @property
     def clean_accuracy(self) -> float:
         return sum(self.clean) / len(self.clean)
+
+    def curve(self) -> list[dict]:
+        """Accuracy against eps per attack, starting from the clean accuracy at eps 0: the rows of the plot."""
+        rows = []
+        for method in dict.fromkeys(result.method for result in self.results):
+            rows.append({"attack": method, "eps": 0.0, "accuracy": self.clean_accuracy})
+            rows += [
+                {"attack": method, "eps": r.eps, "accuracy": r.accuracy} for r in self.results if r.method == method
+            ]
+        return rows
+
+    def per_image(self) -> list[dict]:
+        """One row per image: its label, the clean prediction and the prediction under each attack."""
+        rows = []
+        for index, image in enumerate(self.images):
+            row = {
+                "image": image.name,
+                "label": self.classes[image.label],
+                "clean": self.classes[self.clean_predictions[index]],
+            }
+            for result in self.results:
+                row[f"{result.method} {result.eps:g}"] = self.classes[result.predictions[index]]
+            rows.append(row)
+        return rows
 
     def as_dict(self) -> dict:
         return {
@@ -270,7 +295,7 @@ def evaluate(
     report = RobustnessReport(dataset.images, dataset.classes, tuple(clean[image] for image in dataset.images))
     done, total = 0, len(attacks) * len(dataset.images)
     for attack in attacks:
-        robust = {}
+        robust, predictions = {}, {}
         size = 1 if attack.method == "mifgsm" else batch_size
         for images, pixels in batches if size == batch_size else _batches(dataset.images, size):
             progress(done / total, f"{attack.method} eps {attack.eps:g}: image {done % len(dataset.images) + 1}")
@@ -279,12 +304,19 @@ def evaluate(
             after = predict(model, adversarial).tolist()
             for image, pixels_after, prediction in zip(images, adversarial, after, strict=True):
                 robust[image] = clean[image] == image.label and prediction == image.label
+                predictions[image] = prediction
                 if sink is not None:
                     sink(image, attack, pixels_after, clean[image], prediction)
             done += len(images)
-        report.results.append(
-            AttackResult(attack.method, attack.eps, attack.n_steps, tuple(robust[i] for i in dataset.images))
+        order = dataset.images
+        result = AttackResult(
+            attack.method,
+            attack.eps,
+            attack.n_steps,
+            tuple(robust[i] for i in order),
+            tuple(predictions[i] for i in order),
         )
+        report.results.append(result)
     progress(1.0, "done")
     return report
 
