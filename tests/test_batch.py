@@ -13,14 +13,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from core.batch.engines import machine_cores
 from core.batch.files import PARTIAL_SUFFIX, Input, check_layout, list_inputs, write_atomically
 from core.batch.manifest import MANIFEST, Manifest, read_rows
+from core.batch.results import embedded_collection
 from core.cli import CliError, main
 from core.config import REPO_ROOT
+from core.grid.collections import Collection
+from core.grid.embed import embed
 
 LFW = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
 WORKERS = str(machine_cores())  # one torch thread per worker, like this test process below
@@ -200,3 +204,34 @@ def test_a_killed_batch_resumes_with_every_input_done_exactly_once(data_dir: Pat
     assert list(out.rglob(f"*{PARTIAL_SUFFIX}")) == []
     for row in rows:
         assert np.load(out / row["output"], allow_pickle=False)["embeddings"].shape == (1, 128)
+
+
+def test_grid_lays_out_the_vectors_a_batch_wrote(
+    data_dir: Path, tmp_path: Path, mobilenet: torch.nn.Module, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    for label in ("cat", "ship"):
+        (folder / label).mkdir(parents=True)
+        for path in sorted((data_dir / "cifar10" / label).glob("*.jpg"))[:5]:
+            shutil.copy(path, folder / label / path.name)
+    (folder / "ship" / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+    out = tmp_path / "vectors"
+    batch = ["batch", "embed", str(folder), "--model", "mobilenet_v2", "--out", str(out), "--workers", WORKERS]
+    assert main([*batch, "--no-progress"]) == 1  # broken.jpg
+    capsys.readouterr()
+    collection = embedded_collection(out)
+    assert len(collection) == 10 and set(collection.labels) == {"cat", "ship"}
+    assert collection.skipped == ["ship/broken.jpg: " + read_rows(out)["ship/broken.jpg"]["reason"]]
+    reference = embed(Collection("the same photos", collection.items), mobilenet).features  # as `grid DIR` does
+    np.testing.assert_allclose(collection.pixels, reference, atol=1e-5)
+
+    csv = tmp_path / "layout.csv"
+    grid = ["grid", "--embeddings", str(out), "--perplexity", "3", "--out", str(tmp_path / "grid.png")]
+    assert main([*grid, "--csv", str(csv), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 10 and report["grid"] == [3, 4] and report["skipped"] == collection.skipped
+    layout = pd.read_csv(csv)
+    assert sorted(layout["file"]) == sorted(item.name for item in collection.items)
+    assert not layout[["row", "col"]].duplicated().any()
+    assert main(["grid", "--embeddings", str(tmp_path), "--out", str(tmp_path / "g.png")]) == 2
+    assert "holds no batch" in capsys.readouterr().err
