@@ -8,30 +8,12 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core import visualize as vis
 from core.attribution.demos import imagenet_samples, open_sample
 from core.cache import pixels_hash
 from core.grid.collections import Collection, from_folder, load_dataset
 from core.images import ImageError
 from core.text import plain_markdown
-from core.visualize import (
-    ChannelSettings,
-    ClassSettings,
-    DreamSettings,
-    FoolSettings,
-    InvertSettings,
-    Network,
-    Visualisation,
-    channel,
-    channel_count,
-    class_model,
-    classifiers,
-    dream,
-    fool,
-    from_model,
-    invert,
-    square_view,
-    top_patches,
-)
 
 MODES = ("Class model", "Channel / neuron", "Top patches", "DeepDream", "Feature inversion", "Fooling image")
 DEFAULT_CLASS = 130  # flamingo
@@ -67,7 +49,7 @@ def named_collection(source: str, folder: str, limit: int) -> Collection:
     return collection
 
 
-def show(results: list[Visualisation], net: Network, beside: np.ndarray | None = None) -> None:
+def show(results: list[vis.Visualisation], net: vis.Network, beside: np.ndarray | None = None) -> None:
     """The images, each run's figures and its objective curve."""
     pictures = ([(beside, "the photo")] if beside is not None else []) + [(r.image, r.title) for r in results]
     for column, (pixels, caption) in zip(st.columns(max(len(pictures), 2)), pictures, strict=False):
@@ -83,7 +65,7 @@ def show(results: list[Visualisation], net: Network, beside: np.ndarray | None =
         st.line_chart(pd.DataFrame({"objective": result.curve}), x_label="step", y_label="objective", height=220)
 
 
-def pick_class(key: str, default: int, net: Network) -> int:
+def pick_class(key: str, default: int, net: vis.Network) -> int:
     return st.selectbox(
         "Class (type to search all 1000)",
         range(len(net.categories)),
@@ -93,7 +75,7 @@ def pick_class(key: str, default: int, net: Network) -> int:
     )
 
 
-def pick_layer(net: Network, default: str, key: str) -> str:
+def pick_layer(net: vis.Network, default: str, key: str) -> str:
     layers = net.layers
     return st.selectbox("Layer", layers, index=layers.index(default) if default in layers else 0, key=key)
 
@@ -134,7 +116,17 @@ def run(stage: str, key: tuple, compute, label: str):
         return None
 
 
-def class_mode(net: Network) -> None:
+def run_on_photo(stage: str, net: vis.Network, photo: np.ndarray, settings, function, label: str):
+    """One cached run of ``function(net, photo, settings, progress)``, keyed by the photo's pixels."""
+    return run(
+        stage,
+        (net.name, pixels_hash(photo), settings),
+        lambda progress: function(net, photo, settings, progress),
+        label,
+    )
+
+
+def class_mode(net: vis.Network) -> None:
     target = pick_class("target", DEFAULT_CLASS, net)
     c1, c2, c3 = st.columns(3)
     recipe = c1.radio(
@@ -144,49 +136,49 @@ def class_mode(net: Network) -> None:
         key="recipe",
         help="robust: Lucid's Fourier image + jitter/scale/rotate; simonyan: pixels + L2 (2014)",
     )
-    settings = ClassSettings(
+    settings = vis.ClassSettings(
         recipe=recipe,
         size=c2.select_slider("Size (px)", [96, 128, 160, 224], value=128, key="size"),
         steps=c3.slider("Steps", 8, 256, 64, key="steps"),
         start=c1.radio("Start (simonyan)", ["zeros", "noise"], horizontal=True, key="start"),
-        l2=c2.slider("L2 weight (simonyan)", 0.0, 0.05, ClassSettings.l2, step=0.001, format="%.3f", key="l2"),
+        l2=c2.slider("L2 weight (simonyan)", 0.0, 0.05, vis.ClassSettings.l2, step=0.001, format="%.3f", key="l2"),
         seed=c3.number_input("Seed", 0, 10_000, 0, key="seed"),
     )
     results = run(
         "inside_class",
         (net.name, target, settings),
-        lambda progress: class_model(net, [target], settings, progress),
+        lambda progress: vis.class_model(net, [target], settings, progress),
         f"Visualising {net.categories[target]}…",
     )
     if results:
         show(results, net)
 
 
-def channel_mode(net: Network) -> None:
-    layer = pick_layer(net, ChannelSettings.layer, "channel_layer")
-    count = channel_count(net, layer)
+def channel_mode(net: vis.Network) -> None:
+    layer = pick_layer(net, vis.ChannelSettings.layer, "channel_layer")
+    count = vis.channel_count(net, layer)
     c1, c2, c3 = st.columns(3)
-    settings = ChannelSettings(
+    settings = vis.ChannelSettings(
         layer=layer,
         channel=c1.number_input(f"Channel (0..{count - 1})", 0, count - 1, 0, key="channel"),
         neuron=c1.toggle("Only the centre neuron", key="neuron"),
         size=c2.select_slider("Size (px)", [96, 128, 160, 224], value=128, key="channel_size"),
-        steps=c3.slider("Steps", 8, 256, ChannelSettings.steps, key="channel_steps"),
+        steps=c3.slider("Steps", 8, 256, vis.ChannelSettings.steps, key="channel_steps"),
         seed=c3.number_input("Seed", 0, 10_000, 0, key="channel_seed"),
     )
     result = run(
         "inside_channel",
         (net.name, settings),
-        lambda progress: channel(net, settings, progress),
+        lambda progress: vis.channel(net, settings, progress),
         f"Visualising {layer} channel {settings.channel}…",
     )
     if result:
         show([result], net)
 
 
-def patches_mode(net: Network) -> None:
-    layer = pick_layer(net, ChannelSettings.layer, "patch_layer")
-    count = channel_count(net, layer)
+def patches_mode(net: vis.Network) -> None:
+    layer = pick_layer(net, vis.ChannelSettings.layer, "patch_layer")
+    count = vis.channel_count(net, layer)
     c1, c2, c3 = st.columns(3)
     unit = c1.number_input(f"Channel (0..{count - 1})", 0, count - 1, 0, key="patch_channel")
     source = COLLECTIONS[c2.selectbox("Collection", list(COLLECTIONS), key="collection")]
@@ -203,7 +195,7 @@ def patches_mode(net: Network) -> None:
     found = run(
         "inside_patches",
         (net.name, collection.fingerprint, layer, unit, k),
-        lambda progress: top_patches(net, collection, layer, unit, k, progress),
+        lambda progress: vis.top_patches(net, collection, layer, unit, k, progress),
         f"Reading {len(collection)} images…",
     )
     if found is None:
@@ -218,62 +210,52 @@ def patches_mode(net: Network) -> None:
         st.caption(plain_markdown(f"Skipped: {line}"))
 
 
-def dream_mode(net: Network) -> None:
+def dream_mode(net: vis.Network) -> None:
     photo = pick_photo()
     if photo is None:
         return
-    layer = pick_layer(net, DreamSettings.layer, "dream_layer")
+    layer = pick_layer(net, vis.DreamSettings.layer, "dream_layer")
     c1, c2, c3 = st.columns(3)
-    settings = DreamSettings(
+    settings = vis.DreamSettings(
         layer=layer,
-        octaves=c1.slider("Octaves", 1, 5, DreamSettings.octaves, key="octaves"),
-        steps=c2.slider("Steps per octave", 2, 40, DreamSettings.steps, key="dream_steps"),
-        step_size=c3.slider("Step size", 0.002, 0.05, DreamSettings.step_size, format="%.3f", key="step_size"),
+        octaves=c1.slider("Octaves", 1, 5, vis.DreamSettings.octaves, key="octaves"),
+        steps=c2.slider("Steps per octave", 2, 40, vis.DreamSettings.steps, key="dream_steps"),
+        step_size=c3.slider("Step size", 0.002, 0.05, vis.DreamSettings.step_size, format="%.3f", key="step_size"),
     )
-    result = run(
-        "inside_dream",
-        (net.name, pixels_hash(photo), settings),
-        lambda progress: dream(net, photo, settings, progress),
-        f"Dreaming at {layer}…",
-    )
+    result = run_on_photo("inside_dream", net, photo, settings, vis.dream, f"Dreaming at {layer}…")
     if result:
         show([result], net, beside=photo)
 
 
-def invert_mode(net: Network) -> None:
+def invert_mode(net: vis.Network) -> None:
     photo = pick_photo()
     if photo is None:
         return
-    layer = pick_layer(net, InvertSettings.layer, "invert_layer")
+    layer = pick_layer(net, vis.InvertSettings.layer, "invert_layer")
     c1, c2 = st.columns(2)
-    settings = InvertSettings(
+    settings = vis.InvertSettings(
         layer=layer,
-        steps=c1.slider("Steps", 20, 400, InvertSettings.steps, key="invert_steps"),
-        tv=c2.slider("Total-variation weight", 0.0, 10.0, InvertSettings.tv, key="tv"),
+        steps=c1.slider("Steps", 20, 400, vis.InvertSettings.steps, key="invert_steps"),
+        tv=c2.slider("Total-variation weight", 0.0, 10.0, vis.InvertSettings.tv, key="tv"),
     )
-    result = run(
-        "inside_invert",
-        (net.name, pixels_hash(photo), settings),
-        lambda progress: invert(net, photo, settings, progress),
-        f"Inverting {layer}…",
-    )
+    result = run_on_photo("inside_invert", net, photo, settings, vis.invert, f"Inverting {layer}…")
     if result:
-        show([result], net, beside=square_view(photo, settings.size))
+        show([result], net, beside=vis.square_view(photo, settings.size))
         st.caption("Try an early layer (features.2) and the last one (features.18): depth keeps less of the photo.")
 
 
-def fool_mode(net: Network) -> None:
+def fool_mode(net: vis.Network) -> None:
     target = pick_class("fool_target", DEFAULT_CLASS, net)
     c1, c2 = st.columns(2)
-    settings = FoolSettings(
+    settings = vis.FoolSettings(
         epsilon=c1.slider("Largest change per pixel (of 255)", 1, 64, 16, key="epsilon") / 255,
-        steps=c2.slider("Steps", 4, 128, FoolSettings.steps, key="fool_steps"),
+        steps=c2.slider("Steps", 4, 128, vis.FoolSettings.steps, key="fool_steps"),
         seed=c2.number_input("Seed", 0, 10_000, 0, key="fool_seed"),
     )
     result = run(
         "inside_fool",
         (net.name, target, settings),
-        lambda progress: fool(net, target, settings, progress),
+        lambda progress: vis.fool(net, target, settings, progress),
         f"Fooling the classifier into {net.categories[target]}…",
     )
     if result:
@@ -287,11 +269,11 @@ st.caption(
     "excite a channel most, DeepDream, a photo rebuilt from one layer's code (Mahendran & Vedaldi 2015), and noise "
     "the classifier is sure about (Nguyen et al. 2015)."
 )
-name = st.selectbox("Classifier", classifiers(), key="model")
+name = st.selectbox("Classifier", vis.classifiers(), key="model")
 loaded = ui.model_or_error(name)
 if loaded is None:
     st.stop()
-net = from_model(name, loaded.model)
+net = vis.from_model(name, loaded.model)
 mode = st.radio("View", MODES, horizontal=True, key="mode")
 {
     "Class model": class_mode,

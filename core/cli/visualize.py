@@ -102,6 +102,11 @@ def _optimiser_options(parser: argparse.ArgumentParser, settings: type) -> None:
     parser.add_argument("--seed", type=int, default=settings.seed)
 
 
+def _optimisation(args: argparse.Namespace) -> dict:
+    """The shared optimisation flags (see _optimiser_options) as Optimisation's fields."""
+    return {"size": args.size, "steps": args.steps, "lr": args.lr, "seed": args.seed}
+
+
 def _checked(make: Callable[[], T]) -> T:
     """``make()``, its ValueErrors (settings out of range, an unknown class, layer or channel) as user errors."""
     try:
@@ -144,30 +149,32 @@ def _network(args: argparse.Namespace) -> Network:
 
 def run_class(args: argparse.Namespace) -> int:
     classes = _classes(args.target)
-    settings = _checked(
-        lambda: ClassSettings(args.recipe, args.size, args.steps, args.lr, args.l2, args.start, args.seed)
-    )
+    settings = _checked(lambda: ClassSettings(recipe=args.recipe, l2=args.l2, start=args.start, **_optimisation(args)))
     out = _output(args)
     return _finish(args, out, _checked(lambda: class_model(_network(args), classes, settings)))
 
 
 def run_channel(args: argparse.Namespace) -> int:
     settings = _checked(
-        lambda: ChannelSettings(args.layer, args.channel, args.neuron, args.size, args.steps, args.lr, args.seed)
+        lambda: ChannelSettings(layer=args.layer, channel=args.channel, neuron=args.neuron, **_optimisation(args))
     )
     out = _output(args)
     return _finish(args, out, _checked(lambda: [channel(_network(args), settings)]))
 
 
 def run_dream(args: argparse.Namespace) -> int:
-    settings = _checked(lambda: DreamSettings(args.layer, args.octaves, 1.4, args.steps, args.step_size, args.max_side))
+    settings = _checked(
+        lambda: DreamSettings(
+            layer=args.layer, octaves=args.octaves, steps=args.steps, step_size=args.step_size, max_side=args.max_side
+        )
+    )
     out = _output(args)
     photo = np.asarray(open_image(args.image))
     return _finish(args, out, _checked(lambda: [dream(_network(args), photo, settings)]))
 
 
 def run_invert(args: argparse.Namespace) -> int:
-    settings = _checked(lambda: InvertSettings(args.layer, args.size, args.steps, args.lr, args.tv, args.seed))
+    settings = _checked(lambda: InvertSettings(layer=args.layer, tv=args.tv, **_optimisation(args)))
     out = _output(args)
     photo = np.asarray(open_image(args.image))
     return _finish(args, out, _checked(lambda: [invert(_network(args), photo, settings)]))
@@ -177,7 +184,7 @@ def run_fool(args: argparse.Namespace) -> int:
     classes = _classes(args.target)
     if len(classes) != 1:
         raise CliError("--target: a fooling image has one class")
-    settings = _checked(lambda: FoolSettings(args.size, args.steps, args.lr, args.epsilon / 255, args.seed))
+    settings = _checked(lambda: FoolSettings(epsilon=args.epsilon / 255, **_optimisation(args)))
     out = _output(args)
     return _finish(args, out, _checked(lambda: [fool(_network(args), classes[0], settings)]))
 

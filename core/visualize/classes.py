@@ -17,7 +17,7 @@ import torch
 
 from core.cloak.quality import region_quality
 from core.visualize.network import Network
-from core.visualize.optimize import Progress, Visualisation, ascend, no_progress, seeded, timer
+from core.visualize.optimize import Optimisation, Progress, Visualisation, ascend, no_progress, seeded, timer
 from core.visualize.parametrize import FourierImage, PixelImage, from_uint8, robust_transforms, to_uint8
 
 RECIPES = ("robust", "simonyan")
@@ -25,17 +25,13 @@ STARTS = ("zeros", "noise")
 
 
 @dataclass(frozen=True)
-class ClassSettings:
+class ClassSettings(Optimisation):
     recipe: str = "robust"
-    size: int = 128
-    steps: int = 64
-    lr: float = 0.05
     l2: float = 0.005  # weight of the squared L2 norm of the normalised image (simonyan: S_c(I) - l2 ||I||^2)
     start: str = "zeros"  # simonyan's start; the robust recipe starts from a small random spectrum
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        check_common(self.size, self.steps, self.lr)
+        super().__post_init__()
         if self.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {self.recipe!r}; choose from {', '.join(RECIPES)}")
         if self.start not in STARTS:
@@ -45,27 +41,15 @@ class ClassSettings:
 
 
 @dataclass(frozen=True)
-class FoolSettings:
-    size: int = 128
+class FoolSettings(Optimisation):
     steps: int = 32
     lr: float = 0.01
     epsilon: float = 16 / 255
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        check_common(self.size, self.steps, self.lr)
+        super().__post_init__()
         if not 0 < self.epsilon <= 1:
             raise ValueError(f"epsilon must lie in (0, 1], got {self.epsilon}")
-
-
-def check_common(size: int, steps: int, lr: float) -> None:
-    """The bounds every recipe shares: an image the network can read, at least one step, a positive rate."""
-    if not 32 <= size <= 512:
-        raise ValueError(f"the image size must lie in 32..512 px, got {size}")
-    if steps < 1:
-        raise ValueError(f"at least one step is needed, got {steps}")
-    if lr <= 0:
-        raise ValueError(f"the learning rate must be positive, got {lr}")
 
 
 def class_model(

@@ -14,24 +14,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.visualize.classes import check_common
 from core.visualize.network import Network
-from core.visualize.optimize import Progress, Visualisation, ascend, no_progress, seeded, timer
+from core.visualize.optimize import (
+    Optimisation,
+    Progress,
+    Visualisation,
+    ascend,
+    check_common,
+    no_progress,
+    seeded,
+    timer,
+)
 from core.visualize.parametrize import FourierImage, from_uint8, robust_transforms, to_uint8
 
 
 @dataclass(frozen=True)
-class ChannelSettings:
+class ChannelSettings(Optimisation):
     layer: str = "features.10"
     channel: int = 0
     neuron: bool = False  # True: only the unit at the centre of the channel's map
-    size: int = 128
-    steps: int = 64
-    lr: float = 0.05
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        check_common(self.size, self.steps, self.lr)
+        super().__post_init__()
         if self.channel < 0:
             raise ValueError(f"the channel must be >= 0, got {self.channel}")
 

@@ -14,23 +14,20 @@ import torch
 import torch.nn.functional as F
 
 from core.cloak.quality import region_quality
-from core.visualize.classes import check_common
 from core.visualize.network import Network
-from core.visualize.optimize import Progress, Visualisation, ascend, no_progress, seeded, timer
+from core.visualize.optimize import Optimisation, Progress, Visualisation, ascend, no_progress, seeded, timer
 from core.visualize.parametrize import PixelImage, from_uint8, to_uint8
 
 
 @dataclass(frozen=True)
-class InvertSettings:
-    layer: str = "features.3"
-    size: int = 128
+class InvertSettings(Optimisation):
     steps: int = 200
     lr: float = 0.03
+    layer: str = "features.3"
     tv: float = 2.0  # weight of the total-variation prior
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        check_common(self.size, self.steps, self.lr)
+        super().__post_init__()
         if self.tv < 0:
             raise ValueError(f"the total-variation weight must be >= 0, got {self.tv}")
 

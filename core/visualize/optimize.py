@@ -20,6 +20,30 @@ Progress = Callable[[float, str], None]
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
 
+@dataclass(frozen=True)
+class Optimisation:
+    """What every optimised image shares: its side, the steps and Adam's rate, the seed of its start and transforms.
+    Each kind's settings extend this (frozen, so they are cache keys)."""
+
+    size: int = 128
+    steps: int = 64
+    lr: float = 0.05
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_common(self.size, self.steps, self.lr)
+
+
+def check_common(size: int, steps: int, lr: float) -> None:
+    """The bounds every kind shares: an image the network can read, at least one step, a positive rate."""
+    if not 32 <= size <= 512:
+        raise ValueError(f"the image size must lie in 32..512 px, got {size}")
+    if steps < 1:
+        raise ValueError(f"at least one step is needed, got {steps}")
+    if lr <= 0:
+        raise ValueError(f"the learning rate must be positive, got {lr}")
+
+
 def no_progress(_fraction: float, _text: str) -> None:
     """The default callback: report nothing."""
 
