@@ -37,10 +37,11 @@ def test_json_report_and_export_on_imagenet_samples(data_dir: Path, tmp_path: Pa
 
 
 def test_plain_output_is_a_table(data_dir: Path, capsys) -> None:
-    code = main(["robustness", str(data_dir / "imagenet_samples"), "--attack", "fgsm", "--eps", "2", "--limit", "2"])
-    assert code == 0
+    argv = ["robustness", str(data_dir / "imagenet_samples"), "--attack", "fgsm,mifgsm", "--eps", "2", "--steps", "2"]
+    assert main([*argv, "--limit", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].startswith("clean accuracy") and lines[-1].split()[:3] == ["fgsm", "2", "1"]
+    assert lines[1].startswith("clean accuracy")
+    assert [line.split()[:3] for line in lines[-2:]] == [["fgsm", "2", "1"], ["mifgsm", "2", "2"]]
 
 
 @pytest.mark.parametrize(
