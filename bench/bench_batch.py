@@ -92,12 +92,53 @@ def describe(name: str, seconds: float, count: int, summary: dict | None, rows: 
     return row
 
 
+def driver_costs(root: Path, rows: int = 500) -> None:
+    """What the one driver does per input whatever the cluster's size: list the file, and append and fsync its
+    manifest row (the ceiling on items per second that no number of workers lifts)."""
+    from core.batch.files import Input, list_inputs
+    from core.batch.manifest import Manifest
+
+    out = root / "driver"
+    out.mkdir()
+    items = [Input(f"photo_{i:05d}.jpg", out / "x", 12_000, i) for i in range(rows)]
+    row = {"status": "done", "output": "x.npz", "faces": 1, "seconds": 0.1, "worker": "w", "peak_rss_mb": 1000.0}
+    with Manifest(out, {"job": "bench"}) as manifest:
+        start = time.perf_counter()
+        for item in items:
+            manifest.record(item, row)
+        one_by_one = time.perf_counter() - start
+        start = time.perf_counter()
+        for first in range(0, rows, 16):
+            manifest.record_batch([(item, row) for item in items[first : first + 16]])
+        batched = time.perf_counter() - start
+    start = time.perf_counter()
+    listed = len(list_inputs(data_root()))
+    listing = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "driver_manifest_rows_per_s_fsync_each": round(rows / one_by_one, 1),
+                "driver_manifest_rows_per_s_fsync_per_16": round(rows / batched, 1),
+                "driver_listing_files_per_s": round(listed / listing, 1),
+                "files_listed": listed,
+                "load": load(),
+            }
+        ),
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=24)
     parser.add_argument("--job", choices=("embed", "cloak"), default="embed")
     parser.add_argument("--skip-loop", action="store_true", help="leave out the shell loop (slow for cloak)")
+    parser.add_argument("--driver-only", action="store_true", help="only the driver's per-input costs")
     args = parser.parse_args()
+    if args.driver_only:
+        with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
+            driver_costs(Path(tmp))
+        return
     from ray.cluster_utils import Cluster
 
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
@@ -136,6 +177,7 @@ def main() -> None:
             ),
             flush=True,
         )
+        driver_costs(root)
 
 
 if __name__ == "__main__":

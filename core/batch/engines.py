@@ -8,6 +8,7 @@ Ray is imported only inside ``ray_engine``.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 from collections import deque
@@ -127,6 +128,7 @@ def ray_engine(job, batches: list[list[Task]], options: EngineOptions) -> Iterat
     import ray
     import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-dataset INFO lines; the driver has its bar
     env = {key: value for key, value in os.environ.items() if key.startswith("HIDESEEK_") or key in FORWARDED_ENV}
     ray.init(
         address=options.address,
@@ -152,7 +154,7 @@ def ray_engine(job, batches: list[list[Task]], options: EngineOptions) -> Iterat
             fn_constructor_kwargs={"job": job, "threads": max(1, int(cpus))},
             batch_size=1,  # one row is one batch of tasks, formed by the driver exactly as for the local engine
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=min(size, len(batches)), max_tasks_in_flight_per_actor=2),
+            compute=ray.data.ActorPoolStrategy(size=min(size, len(batches)), max_tasks_in_flight_per_actor=1),
             num_cpus=cpus,
             num_gpus=options.gpus_per_worker or None,
         )

@@ -67,9 +67,8 @@ def _record_all(
     with tqdm(total=len(items), unit="photo", file=sys.stderr, disable=not show_progress, smoothing=0.1) as bar:
         for rows in results:
             first = time.perf_counter() - start if first is None else first
-            for row in rows:
-                fields = {key: value for key, value in row.items() if key != "input"}
-                recorded.append(manifest.record(items[row["input"]], fields))
+            results = [(items[row["input"]], {k: v for k, v in row.items() if k != "input"}) for row in rows]
+            recorded += manifest.record_batch(results)
             bar.update(len(rows))
     return recorded, first
 
