@@ -17,6 +17,7 @@ from core.text import plain_markdown
 
 MODES = ("Class model", "Channel / neuron", "Top patches", "DeepDream", "Feature inversion", "Fooling image")
 DEFAULT_CLASS = 130  # flamingo
+PATCH_UNIT = ("features.6", 5)  # a colour-stripe channel whose 59 px receptive field makes readable patches
 DEFAULT_PHOTO = "n02510455_giant_panda.JPEG"
 COLLECTIONS = {"ImageNet samples": "imagenet_samples", "CIFAR-10": "cifar10", "Folder under the data root": "folder"}
 FIGURES = {
@@ -177,10 +178,12 @@ def channel_mode(net: vis.Network) -> None:
 
 
 def patches_mode(net: vis.Network) -> None:
-    layer = pick_layer(net, vis.ChannelSettings.layer, "patch_layer")
+    layer = pick_layer(net, PATCH_UNIT[0], "patch_layer")
     count = vis.channel_count(net, layer)
     c1, c2, c3 = st.columns(3)
-    unit = c1.number_input(f"Channel (0..{count - 1})", 0, count - 1, 0, key="patch_channel")
+    unit = c1.number_input(
+        f"Channel (0..{count - 1})", 0, count - 1, min(PATCH_UNIT[1], count - 1), key="patch_channel"
+    )
     source = COLLECTIONS[c2.selectbox("Collection", list(COLLECTIONS), key="collection")]
     folder = st.text_input("Folder (relative to the data root)", "cifar10", key="folder") if source == "folder" else ""
     limit = c3.slider("Images to read", 20, 500, 100, step=20, key="limit")

@@ -31,3 +31,29 @@ def test_default_class_model_runs_on_open_and_reaches_the_class(monkeypatch: pyt
     shown = metrics(at)
     assert float(shown["P(target)"]) >= 0.5 and float(shown["P(target) of the start"]) < 0.01
     assert float(shown["SSIM to the noise"]) > 0.9
+
+
+def test_every_other_view_runs_on_its_demo_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIDESEEK_THREADS_PER_JOB", "1")
+    at = AppTest.from_file(PAGE, default_timeout=600)
+    at.session_state["mode"] = "Channel / neuron"
+    at.session_state["channel_steps"] = 16
+    at.run()
+    assert not at.exception and not at.error
+    assert float(metrics(at)["increase"]) > 0
+
+    at.session_state["limit"] = 20
+    at.radio(key="mode").set_value("Top patches").run()
+    assert not at.exception and not at.error
+    scores = [float(caption.split("·")[-1]) for image in at.get("image") for caption in image.captions]
+    assert len(scores) == 8 and scores == sorted(scores, reverse=True)
+
+    at.session_state["dream_steps"] = 4
+    at.radio(key="mode").set_value("DeepDream").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="sample").value is not None  # the giant panda by default
+    assert float(metrics(at)["activation gain"].lstrip("×")) > 1.0
+
+    at.radio(key="mode").set_value("Feature inversion").run()
+    assert not at.exception and not at.error
+    assert float(metrics(at)["SSIM to the photo"]) >= 0.5  # features.3, the page's default layer
