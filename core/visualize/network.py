@@ -6,6 +6,7 @@ is applied here, so the same code drives any registry classifier that documents 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -54,15 +55,19 @@ class Network:
 
     @contextmanager
     def tap(self, layer: str, *, stop: bool = False) -> Iterator[list[torch.Tensor]]:
-        """Within the block, every forward pass appends ``layer``'s output to the yielded list (and, with ``stop``,
-        ends the pass there)."""
+        """Within the block, every forward pass of this thread appends ``layer``'s output to the yielded list (and,
+        with ``stop``, ends the pass there). The model is shared by the server's pages: passes run by other threads
+        meanwhile (another visitor's attribution, say) go through untouched."""
         try:
             module = self.model.get_submodule(layer)
         except AttributeError as err:
             raise ValueError(f"{self.name} has no layer {layer!r}; choose from {', '.join(self.layers)}") from err
         seen: list[torch.Tensor] = []
+        owner = threading.get_ident()
 
         def hook(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            if threading.get_ident() != owner:
+                return
             seen.append(output)
             if stop:
                 raise _Reached
