@@ -78,11 +78,15 @@ st.caption(
 )
 
 with st.form("settings"):
-    typed = st.text_input(
-        "Labelled folder under the data root (class sub-folders named by ImageNet class, or a labels.csv)",
-        DEFAULT_FOLDER,
-        key="folder",
-    )
+    if ui.folder_inputs():
+        typed = st.text_input(
+            "Labelled folder under the data root (class sub-folders named by ImageNet class, or a labels.csv)",
+            DEFAULT_FOLDER,
+            key="folder",
+        )
+    else:  # a public demo offers no server-side folders: the ImageNet samples only
+        typed = DEFAULT_FOLDER
+        st.caption("Images: the ImageNet samples of the demo data, with their true ImageNet labels.")
     left, right = st.columns(2)
     model_name = left.selectbox("Classifier", IMAGENET_CLASSIFIERS, key="model")
     limit = left.slider("Images (spread evenly over the folder)", 2, 100, 8, key="limit")
@@ -98,7 +102,7 @@ try:
     attacks = attack_grid(methods, eps, steps)
     dataset = labelled_folder(folder, imagenet_categories()).subset(limit)
 except (DatasetError, ValueError) as err:
-    st.error(str(err))
+    ui.error(str(err))
     st.stop()
 loaded = ui.model_or_error(model_name)
 if loaded is None:

@@ -66,3 +66,11 @@ def test_export_downloads_examples_that_reopen_as_the_manifest_says() -> None:
         for row in rows:
             image = open_image(archive.read(row["file"]), name=row["file"])
             assert top_k(model, image, k=1)[0].index == int(row["after"])
+
+
+def test_public_mode_offers_no_server_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIDESEEK_PUBLIC", "1")
+    at = page()
+    assert not at.exception and not at.error
+    assert not at.text_input and any("ImageNet samples" in caption.value for caption in at.caption)
+    assert at.metric[0].label == "Clean accuracy" and len(at.dataframe[0].value) == 8
