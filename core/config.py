@@ -19,8 +19,9 @@ def data_root() -> Path:
 
 
 def data_roots() -> list[Path]:
-    """Every folder the dashboard may read server-side: the data root plus $HIDESEEK_EXTRA_ROOTS (os.pathsep list)."""
-    roots = [data_root()]
+    """Every folder the dashboard may read server-side: the data root, the demo pack, and $HIDESEEK_EXTRA_ROOTS
+    (an os.pathsep list)."""
+    roots = [data_root(), ASSETS_DIR / "demo"]  # the demo pack (core/demo.py) is ours to read
     extra = os.environ.get("HIDESEEK_EXTRA_ROOTS", "")
     roots += [Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p]
     return roots

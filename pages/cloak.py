@@ -19,6 +19,7 @@ from core.cloak.presets import DEFAULT_PRESET, PRESETS, TUNABLE
 from core.cloak.quality import amplified_difference
 from core.cloak.report import leave_one_out, measure
 from core.config import data_root, folder_files
+from core.demo import pack_file
 from core.faces import RECOGNIZERS, available_recognizers
 from core.images import ImageError, open_image, to_array
 from core.models import availability, get_spec
@@ -27,6 +28,13 @@ from core.models.builders import imagenet_categories
 DEMO_PHOTO = "faces/Colin_Powell/Colin_Powell_0001.jpg"
 DEMO_REFERENCE = "faces/Colin_Powell/Colin_Powell_0002.jpg"
 DEMO_CLASSIFIER_PHOTO = "imagenet_samples/images/n02510455_giant_panda.JPEG"
+# Without the data folder: the demo pack's public-domain astronaut is both the photo and its own clean reference
+# (dodging pushes her face away from its clean embedding), and its cat is the classifier's photo.
+PACK_STANDINS = {
+    DEMO_PHOTO: "faces/Eileen_Collins/astronaut.png",
+    DEMO_REFERENCE: "faces/Eileen_Collins/astronaut.png",
+    DEMO_CLASSIFIER_PHOTO: "photos/chelsea.png",
+}
 METHOD_NAMES = {"fgsm": "FGSM (one step)", "pgd": "PGD (random start)", "mifgsm": "MI-FGSM (momentum)"}
 REPORT_COLUMNS = [
     "face", "recognizer", "attacked", "threshold", "references", "distance_before", "distance_after", "protected",
@@ -55,14 +63,21 @@ the cloak on recognizers it was never optimised against (leave-one-out) and show
 """
 
 
+def demo_path(relative: str) -> Path:
+    """A demo photo of the data folder, or, on a host without it, the demo pack's (core/demo.py) in its place."""
+    path = data_root() / relative
+    return path if path.is_file() else pack_file(PACK_STANDINS[relative])
+
+
 def demo_bytes(relative: str) -> bytes:
-    return (data_root() / relative).read_bytes()
+    return demo_path(relative).read_bytes()
 
 
 def demo_identities() -> dict[str, Path]:
     """Identity -> its first photo (impersonation targets); links that lead outside the data roots are refused."""
     identities: dict[str, Path] = {}
-    for name, path in folder_files(data_root() / "faces", {".jpg"}, depth=1).files:
+    folder = data_root() / "faces"
+    for name, path in folder_files(folder, {".jpg"}, depth=1).files if folder.is_dir() else []:
         if len(name.parts) == 2:
             identities.setdefault(name.parts[0], path)
     return identities
@@ -233,7 +248,8 @@ def uploaded_or_demo(label: str, demo: str, key: str) -> tuple[bytes, str]:
     upload = st.file_uploader(label, type=["jpg", "jpeg", "png", "webp", "bmp", "tiff", "gif"], key=key)
     if upload is not None:
         return upload.getvalue(), upload.name
-    return demo_bytes(demo), demo.rsplit("/", 1)[-1]
+    path = demo_path(demo)
+    return path.read_bytes(), path.name
 
 
 st.title("Cloak")
@@ -287,7 +303,8 @@ if mode == "Face recognizer":
     )
     references = tuple(r.getvalue() for r in reference_uploads) if reference_uploads else (demo_bytes(DEMO_REFERENCE),)
     if not reference_uploads:
-        st.caption(f"Demo: `{DEMO_PHOTO}`, with `{DEMO_REFERENCE}` as the clean reference.")
+        photo_file, reference_file = demo_path(DEMO_PHOTO).name, demo_path(DEMO_REFERENCE).name
+        st.caption(f"Demo: `{photo_file}`, with `{reference_file}` as the clean reference.")
     goal = st.radio("Goal", ["Dodging", "Impersonation"], horizontal=True, key="goal")
     target = None
     if goal == "Impersonation":
@@ -296,6 +313,9 @@ if mode == "Face recognizer":
         name = st.selectbox(
             "…or a demo identity", list(identities), key="target_identity", disabled=target_upload is not None
         )
+        if target_upload is None and not identities:
+            st.info("There are no demo identities on this server: upload the target person's photo.")
+            st.stop()
         target = target_upload.getvalue() if target_upload is not None else identities[name].read_bytes()
     available = available_recognizers()
     chosen = st.multiselect(
@@ -345,7 +365,7 @@ if mode == "Face recognizer":
             loo = run_leave_one_out(request) if black_box_check and len(chosen) >= 2 else None
             st.session_state["face_result"] = (request, photo_name, png, report, loo)
         except (ImageError, NoFaceError) as err:
-            st.error(str(err))
+            ui.error(str(err))
     if "face_result" in st.session_state:
         done, original_name, png, report, loo = st.session_state["face_result"]
         if done != request:
@@ -366,7 +386,7 @@ else:
             result = run_classifier_cloak(photo, target, attack, loaded.model)
             st.session_state["classifier_result"] = (photo, photo_name, result)
         except ImageError as err:
-            st.error(str(err))
+            ui.error(str(err))
     if "classifier_result" in st.session_state:
         original_bytes, original_name, result = st.session_state["classifier_result"]
         show_before_after(

@@ -26,6 +26,7 @@ from core.text import plain_markdown
 SOURCES = {
     "ImageNet samples (500 photos)": "imagenet_samples",
     "CIFAR-10 (500 images, labelled)": "cifar10",
+    "Demo pack (16 public-domain and CC0 photos)": "demo_photos",
     "digits (scikit-learn, 8x8, offline)": "digits",
     "Folder under the data root": "folder",
     "Upload images or a zip": "upload",
@@ -104,7 +105,7 @@ st.caption(
 with st.sidebar:
     st.header("Collection")
     offered = [name for name, source in SOURCES.items() if source != "folder" or ui.folder_inputs()]
-    photos_here = (data_root() / "imagenet_samples" / "labels.csv").is_file()  # else the offline digits come first
+    photos_here = (data_root() / "imagenet_samples" / "labels.csv").is_file()  # else the demo pack's photos
     source = SOURCES[st.selectbox("Images", offered, index=0 if photos_here else 2, key="source")]
     limit = int(st.number_input("At most this many images", 10, 20_000, 2_000, step=100, key="limit"))
     folder = st.text_input("Folder (relative to the data root)", "cifar10", key="folder") if source == "folder" else ""
@@ -135,7 +136,7 @@ try:
             st.stop()
         collection = named_collection(source, folder, limit)
 except ImageError as err:
-    st.error(plain_markdown(str(err)))
+    ui.error(plain_markdown(str(err)))
     st.stop()
 
 model = None
@@ -150,7 +151,7 @@ with st.status("Building the grid…", expanded=True) as status:
         embedded = embed_stage(collection, model)
     except ImageError as err:
         status.update(label="No usable images", state="error")
-        st.error(plain_markdown(str(err)))
+        ui.error(plain_markdown(str(err)))
         st.stop()
     st.write(f"**Embedded** {len(embedded.features)} images ({embedded.computed} through the network, the rest cached)")
     for reason in embedded.skipped:
@@ -171,7 +172,7 @@ with st.status("Building the grid…", expanded=True) as status:
         )
     except ValueError as err:
         status.update(label="Cannot build this grid", state="error")
-        st.error(plain_markdown(str(err)))
+        ui.error(plain_markdown(str(err)))
         st.stop()
     st.write(
         f"**Snapped** to {shape[0]}x{shape[1]} ({assignment.method}) in {assignment.seconds:.2f} s, "

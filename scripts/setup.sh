@@ -14,7 +14,12 @@ scripts/fetch_face_models.sh
 if [[ $DEV == 1 ]]; then VENV="$VENV" scripts/install_tfjs_reference.sh; fi
 runtime_stamp="$VENV/.stamp-$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-16)"
 dev_stamp="$VENV/.stamp-dev-$(cat requirements.txt requirements-nodeps.txt requirements-dev.txt | sha256sum | cut -c1-16)"
-if [[ $DEV == 1 && -f "$dev_stamp" ]] || [[ $DEV == 0 && -f "$runtime_stamp" ]]; then exit 0; fi
+# The demo pack (core/demo.py), built from the installed scikit-image; skipped where the code is not there yet (the
+# Dockerfile runs setup before copying the code, then builds the pack itself).
+demo_pack() {
+  if [[ -f scripts/build_demo_pack.py ]]; then "$VENV/bin/python" scripts/build_demo_pack.py; fi
+}
+if [[ $DEV == 1 && -f "$dev_stamp" ]] || [[ $DEV == 0 && -f "$runtime_stamp" ]]; then demo_pack; exit 0; fi
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 "${pip[@]}" --upgrade pip
@@ -26,3 +31,4 @@ if [[ $DEV == 1 ]]; then
   "${pip[@]}" -r requirements-dev.txt
   touch "$dev_stamp"
 fi
+demo_pack

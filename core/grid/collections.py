@@ -19,6 +19,7 @@ from PIL import Image
 from core.archive import zip_images
 from core.cache import content_hash
 from core.config import data_root, folder_files, inside_data_roots, resolve_data_path
+from core.demo import pack_file
 from core.images import IMAGE_SUFFIXES, ImageError, open_image
 
 MAX_IMAGES = 20_000
@@ -148,7 +149,14 @@ def cifar10(limit: int | None = None) -> Collection:
     return Collection("cifar10", _limited(collection.items, limit), skipped=collection.skipped)
 
 
-DATASETS = {"digits": digits, "imagenet_samples": imagenet_samples, "cifar10": cifar10}
+def demo_photos(limit: int | None = None) -> Collection:
+    """The demo pack's public-domain and CC0 photos (core/demo.py): real photos on a host without the data folder."""
+    folder = pack_file("photos/astronaut.png").parent
+    collection = from_folder(folder)
+    return Collection("demo_photos", _limited(collection.items, limit), skipped=collection.skipped)
+
+
+DATASETS = {"digits": digits, "imagenet_samples": imagenet_samples, "cifar10": cifar10, "demo_photos": demo_photos}
 
 
 def load_dataset(name: str, limit: int | None = None) -> Collection:
