@@ -113,7 +113,7 @@ def pick_face(side: str, default: str, column) -> tuple[str, Image.Image, list[F
                 )
                 image = open_image(photos[names.index(choice)])
             except (OSError, ImageError, KeyError, ValueError) as err:
-                st.error(f"Cannot read the demo faces: {err}")
+                ui.error(f"Cannot read the demo faces: {err}")
                 return None
         else:
             uploaded = st.file_uploader("A photo with a face", key=f"face_upload_{side}")
@@ -204,7 +204,7 @@ elif source == "ImageNet sample":
             )
             image = open_sample(samples[chosen])
         except (OSError, ImageError, KeyError, ValueError) as err:
-            st.error(f"Cannot read the ImageNet samples: {err}")
+            ui.error(f"Cannot read the ImageNet samples: {err}")
 else:
     uploaded = st.file_uploader("An image", type=None, key="upload")
     if uploaded is None:

@@ -116,7 +116,7 @@ elif source == SOURCES[1]:
     for reason in listing.reasons:
         st.warning(f"skipped {plain_markdown(reason)}")
     if not names:
-        st.error(f"No Waldo pages in {folder}: set HIDESEEK_DATA to the shared data folder.")
+        ui.error(f"No Waldo pages in {folder}: set HIDESEEK_DATA to the shared data folder.")
     else:
         labels = {n: f"{n} (validation)" if n in VALIDATION_PAGES else n for n in names}
         name = st.selectbox(
@@ -125,9 +125,9 @@ elif source == SOURCES[1]:
         try:
             image, truth = real_page(name), annotated_boxes(name)
         except ImageError as err:
-            st.error(str(err))
+            ui.error(str(err))
         except ValueError as err:  # an unreadable annotations file: the page still works, without the answer
-            st.error(f"{waldo_dir() / 'annotations.json'}: {err}")
+            ui.error(f"{waldo_dir() / 'annotations.json'}: {err}")
 else:
     upload = st.file_uploader("A Where's-Waldo page (JPEG/PNG/WebP)", type=None, key="waldo_upload")
     if upload is not None:
