@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-e2e lint format bench setup
+.PHONY: run test test-e2e test-image lint format bench setup
 
 setup:
 	scripts/setup.sh
@@ -14,6 +14,13 @@ test:
 	scripts/setup.sh --dev
 	scripts/install_browser.sh
 	$(PY) -m pytest
+	scripts/test_image_fs.sh
+
+# The Docker image's file system, built without Docker, served in public mode and browser-tested (part of `make test`).
+test-image:
+	scripts/setup.sh --dev
+	scripts/install_browser.sh
+	scripts/test_image_fs.sh
 
 test-e2e:
 	scripts/setup.sh --dev

@@ -71,7 +71,11 @@ def serve(workspace: Path, python: str = sys.executable, app_dir: Path = REPO, *
         yield Server(url, server.pid)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a busy server can miss its SIGTERM deadline: never leave it running
+            server.kill()
+            server.wait(timeout=30)
         log.close()
 
 
