@@ -13,6 +13,8 @@ PAGES = [
     st.Page("pages/grid.py", title="Image grid", icon="🧩"),
     st.Page("pages/attributions.py", title="Attributions", icon="🔍"),
     st.Page("pages/cloak.py", title="Cloak", icon="🫥"),
+    st.Page("pages/robustness.py", title="Robustness", icon="🛡️"),
+    st.Page("pages/inside.py", title="Inside the network", icon="🧠"),
     # each tool adds its page here
 ]
 

@@ -28,7 +28,8 @@ def load_model(name: str) -> models.LoadedModel:
 
 
 T = TypeVar("T")
-RESULTS_MAX_ENTRIES, RESULTS_MAX_BYTES = 64, 512 << 20
+RESULTS_MAX_ENTRIES, RESULTS_MAX_BYTES = 4096, 1 << 30  # the byte bound is the one that binds
+_MISSING = object()
 DECODED_MAX_AGE = 3600.0  # seconds a decoded upload stays in Streamlit's cache
 # What a stage reports while it runs (core.progress): the fraction done (0..1) and a line of text.
 Progress = progress.Progress
@@ -65,7 +66,7 @@ def cached_stage(stage: str, key: Hashable, compute: Callable[[Progress], T], la
         bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
     def queued(position: int) -> None:
-        bar.progress(0.0, text=f"Waiting for another visitor's job (position {position} in the queue)…")
+        bar.progress(0.0, text=_queued(position))
 
     def run() -> T:
         with heavy_jobs().slot(on_wait=queued):
@@ -79,6 +80,31 @@ def cached_stage(stage: str, key: Hashable, compute: Callable[[Progress], T], la
         return store.get_or_compute((stage, key), run, on_wait=same_job_running)
     finally:
         bar.empty()
+
+
+def cached_each(stage: str, jobs: list[tuple[Hashable, str, Callable[[], T]]], label: str) -> list[T]:
+    """Many small results at once, each cached like ``cached_stage`` under (stage, key): the ones not cached yet run
+    under one progress bar in one heavy-job slot, each job a (key, text shown while it runs, compute) triple."""
+    store = results()
+    values = [store.get((stage, key), _MISSING) for key, _, _ in jobs]
+    missing = [index for index, value in enumerate(values) if value is _MISSING]
+    if not missing:
+        return values
+    _count_heavy_job()
+    bar = st.progress(0.0, text=label)
+    try:
+        with heavy_jobs().slot(on_wait=lambda position: bar.progress(0.0, text=_queued(position))):
+            for done, index in enumerate(missing):
+                key, text, compute = jobs[index]
+                bar.progress(done / len(missing), text=f"{label} {done + 1}/{len(missing)}: {text}")
+                values[index] = store.get_or_compute((stage, key), compute)
+    finally:
+        bar.empty()
+    return values
+
+
+def _queued(position: int) -> str:
+    return f"Waiting for another visitor's job (position {position} in the queue)…"
 
 
 def _count_heavy_job() -> None:

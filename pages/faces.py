@@ -6,8 +6,6 @@ video, tracked over frames and named from each track's averaged embedding."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -56,19 +54,6 @@ VIDEO_SOURCES = ("Demo: a test video of a demo person", "Upload a video")
 NOT_GIVEN = "(not given)"
 SOURCES = ("Demo: five people, three photos each", "Folder under the data root", "Upload photos or a zip")
 MAX_HEATMAP_FACES = 150
-Result = TypeVar("Result")
-
-
-@st.cache_resource(show_spinner=False, max_entries=2048)
-def analyzed(photo_hash: str, name: str, identity: str | None, recognizer: str, _photo: Photo) -> PhotoResult:
-    """One photo's faces, cached per (content hash, name, label, recognizer) for the server's lifetime."""
-    return analyze_photo(_photo, recognizer)
-
-
-@st.cache_resource(show_spinner=False, max_entries=2048)
-def estimated(photo_hash: str, _photo: Photo) -> list[AgeGender]:
-    """HSE FaceRec's age and gender estimates for one photo's faces, cached per content hash."""
-    return estimate_photo(_photo)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -77,51 +62,43 @@ def demo_video(path: str) -> bytes:
     return pan_zoom_video(open_image(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=ui.DECODED_MAX_AGE)
 def calibrated(embeddings: np.ndarray, labels: tuple[str, ...], metric: str, default: float) -> Calibration:
     return calibrate(embeddings, list(labels), metric, default)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=ui.DECODED_MAX_AGE)
 def compared(
     embeddings: dict[str, np.ndarray], labels: tuple[str, ...], metric: str, thresholds: dict[str, float]
 ) -> list[RecognizerRow]:
     return compare_recognizers(embeddings, list(labels), metric, thresholds)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=ui.DECODED_MAX_AGE)
 def agreed(embeddings: dict[str, np.ndarray], metric: str, thresholds: dict[str, float]) -> list[Agreement]:
     return agreement(embeddings, metric, thresholds)
 
 
-def with_progress(jobs: list[tuple[str, Callable[[], Result]]], text: str) -> list[Result]:
-    """Run (label, job) pairs (cached jobs return at once) under one progress bar, removed when done."""
-    bar = st.progress(0.0, text=text)
-    results = []
-    for done, (label, job) in enumerate(jobs, start=1):
-        results.append(job())
-        bar.progress(done / len(jobs), text=plain_markdown(f"{done}/{len(jobs)}: {label}"))
-    bar.empty()
-    return results
-
-
 def analyze_all(photos: list[Photo], recognizers: list[str]) -> dict[str, list[PhotoResult]]:
-    """Every photo through each recognizer's (cached) pipeline, with one progress bar for all of it."""
+    """Every photo through each recognizer's pipeline, cached per (content hash, name, label, recognizer), with one
+    progress bar for the ones not done yet."""
     jobs = [
         (
-            f"{photo.name} ({name})",
-            lambda photo=photo, name=name: analyzed(photo.digest, photo.name, photo.identity, name, photo),
+            (photo.digest, photo.name, photo.identity, name),
+            plain_markdown(f"{photo.name} ({name})"),
+            lambda photo=photo, name=name: analyze_photo(photo, name),
         )
         for name in recognizers
         for photo in photos
     ]
-    done = iter(with_progress(jobs, "Detecting and embedding faces…"))
+    done = iter(ui.cached_each("face_analysis", jobs, "Detecting and embedding faces…"))
     return {name: [next(done) for _ in photos] for name in recognizers}
 
 
 def estimate_all(photos: list[Photo]) -> list[list[AgeGender]]:
-    jobs = [(photo.name, lambda photo=photo: estimated(photo.digest, photo)) for photo in photos]
-    return with_progress(jobs, "Estimating age and gender…")
+    """HSE FaceRec's age and gender estimates for each photo's faces, cached per content hash."""
+    jobs = [(photo.digest, plain_markdown(photo.name), lambda photo=photo: estimate_photo(photo)) for photo in photos]
+    return ui.cached_each("age_gender", jobs, "Estimating age and gender…")
 
 
 def thresholds_in_use(recognizers: list[str], metric: str) -> dict[str, float]:
@@ -149,18 +126,21 @@ def choose_recognizer() -> str:
 
 def input_photos(source: str) -> list[Photo]:
     if source == SOURCES[0]:
-        return demo_photos(data_root() / "faces")
+        photos = demo_photos(data_root() / "faces")
+        if not photos:
+            st.info("The demo people's photos are in the data folder, which this server does not have.")
+        return photos
     if source == SOURCES[1]:
         typed = st.session_state.get("folder", "").strip()
         folder = ui.data_folder(typed) if typed else None
         return photos_from_folder(folder) if folder is not None and folder.is_dir() else []
     photos = []
-    for upload in st.session_state.get("uploads") or []:
+    for upload in ui.limited_uploads(st.session_state.get("uploads") or []):
         if upload.name.lower().endswith(".zip"):
             try:
                 photos += photos_from_zip(upload.getvalue())
             except ImageError as err:
-                st.error(plain_markdown(f"{upload.name}: {err}"))
+                ui.error(plain_markdown(f"{upload.name}: {err}"))
         else:
             photos.append(Photo(upload.name, None, upload.getvalue()))
     return photos
@@ -195,7 +175,7 @@ with st.sidebar:
     )
     mode = st.radio("Analyse", MODES, horizontal=True, key="mode", help="Video: the photos below are the gallery")
     st.header("Photos" if mode == MODES[0] else "Gallery photos")
-    source = st.radio("Source", SOURCES, key="source")
+    source = st.radio("Source", [s for s in SOURCES if s != SOURCES[1] or ui.folder_inputs()], key="source")
     if source == SOURCES[1]:
         st.text_input(
             "Folder (relative to the data root; <identity>/ sub-folders become labels)",

@@ -33,6 +33,16 @@ TOOLS = [
         "Image grid",
         "Embed a collection, t-SNE/UMAP it and snap it to a grid where similar photos sit together.",
     ),
+    (
+        "pages/robustness.py",
+        "Robustness",
+        "Clean and robust accuracy per attack and eps, and adversarial examples exported for training.",
+    ),
+    (
+        "pages/inside.py",
+        "Inside the network",
+        "Class models, channel visualisations, top patches, DeepDream, feature inversion and fooling images.",
+    ),
 ]
 
 st.title("Hide & Seek")
@@ -41,17 +51,18 @@ st.write(
     "Every number on these pages is measured on the image in front of you."
 )
 
-columns = st.columns(len(TOOLS))
-for column, (page, title, blurb) in zip(columns, TOOLS, strict=True):
-    with column:
-        screenshot = ASSETS_DIR / "screenshots" / f"{Path(page).stem}.png"
-        if screenshot.exists():
-            st.image(str(screenshot), width="stretch")
-        if (REPO_ROOT / page).exists():
-            st.page_link(page, label=f"**{title}**")
-        else:
-            st.markdown(f"**{title}**")
-        st.caption(blurb)
+PER_ROW = 4
+for start in range(0, len(TOOLS), PER_ROW):
+    for column, (page, title, blurb) in zip(st.columns(PER_ROW), TOOLS[start : start + PER_ROW], strict=False):
+        with column:
+            screenshot = ASSETS_DIR / "screenshots" / f"{Path(page).stem}.png"
+            if screenshot.exists():
+                st.image(str(screenshot), width="stretch")
+            if (REPO_ROOT / page).exists():
+                st.page_link(page, label=f"**{title}**")
+            else:
+                st.markdown(f"**{title}**")
+            st.caption(blurb)
 
 st.subheader("Models")
 where = (

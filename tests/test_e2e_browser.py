@@ -41,6 +41,34 @@ def _page_paths() -> list[str]:
     return sorted((path.stem for path in (REPO / "pages").glob("*.py")), key=lambda stem: (stem != "home", stem))
 
 
+def _no_exception(tab) -> None:
+    exceptions = tab.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def _screenshot(tab, name: str) -> None:
+    tab.wait_for_timeout(1500)  # dataframes and plotly charts paint after the run ends
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def _show(tab, text: str) -> None:
+    """Wait for ``text``, then for the run to end, with it in view."""
+    tab.wait_for_selector(f"text={text}", timeout=PAGE_TIMEOUT_MS)
+    wait_until_idle(tab)
+    _no_exception(tab)
+    tab.get_by_text(text).first.scroll_into_view_if_needed()
+
+
+def _run_the_cloak(tab) -> None:
+    tab.get_by_role("button", name="Run attack").click()
+    _show(tab, "Black box:")
+
+
+# Pages whose screenshot shows them in use: what to do on them first.
+USED_BEFORE_SCREENSHOT = {"cloak": _run_the_cloak}
+
+
 @pytest.mark.parametrize("page", _page_paths())
 def test_page_renders_in_chromium_without_exceptions(dashboard: str, page: str) -> None:
     from playwright.sync_api import sync_playwright
@@ -54,11 +82,25 @@ def test_page_renders_in_chromium_without_exceptions(dashboard: str, page: str) 
             tab.wait_for_selector('[data-testid="stApp"]', timeout=PAGE_TIMEOUT_MS)
             tab.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=PAGE_TIMEOUT_MS)
             wait_until_idle(tab)
-            exceptions = tab.locator('[data-testid="stException"]')
-            assert exceptions.count() == 0, exceptions.first.inner_text()
-            tab.wait_for_timeout(1500)  # dataframes and plotly charts paint after the run ends
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=str(SCREENSHOTS / f"{page}.png"), full_page=False)
+            _no_exception(tab)
+            if page in USED_BEFORE_SCREENSHOT:
+                USED_BEFORE_SCREENSHOT[page](tab)
+            _screenshot(tab, page)
+        finally:
+            browser.close()
+
+
+def test_faces_video_mode_names_the_demo_video_track(dashboard: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            tab = start_visitor(browser, dashboard, "faces", None)
+            wait_until_idle(tab)
+            tab.locator('[data-testid="stSidebar"]').get_by_text("Video", exact=True).click()
+            _show(tab, "Track 0:")
+            _screenshot(tab, "faces_video")
         finally:
             browser.close()
 
