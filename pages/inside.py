@@ -11,6 +11,7 @@ import ui
 from core import visualize as vis
 from core.attribution.demos import imagenet_samples, open_sample
 from core.cache import pixels_hash
+from core.config import public_mode
 from core.grid.collections import Collection, from_folder, load_dataset
 from core.images import ImageError
 from core.text import plain_markdown
@@ -104,7 +105,7 @@ def pick_photo() -> np.ndarray | None:
         )
         return np.asarray(open_sample(samples[chosen]))
     except (OSError, ImageError, KeyError, ValueError) as err:
-        st.error(plain_markdown(f"Cannot read the ImageNet samples: {err}"))
+        ui.error(plain_markdown(f"Cannot read the ImageNet samples: {err}"))
         return None
 
 
@@ -113,7 +114,7 @@ def run(stage: str, key: tuple, compute, label: str):
     try:
         return ui.cached_stage(stage, key, compute, label)
     except ValueError as err:
-        st.error(plain_markdown(str(err)))
+        ui.error(plain_markdown(str(err)))
         return None
 
 
@@ -184,7 +185,8 @@ def patches_mode(net: vis.Network) -> None:
     unit = c1.number_input(
         f"Channel (0..{count - 1})", 0, count - 1, min(PATCH_UNIT[1], count - 1), key="patch_channel"
     )
-    source = COLLECTIONS[c2.selectbox("Collection", list(COLLECTIONS), key="collection")]
+    offered = [name for name, source in COLLECTIONS.items() if source != "folder" or not public_mode()]
+    source = COLLECTIONS[c2.selectbox("Collection", offered, key="collection")]
     folder = st.text_input("Folder (relative to the data root)", "cifar10", key="folder") if source == "folder" else ""
     limit = c3.slider("Images to read", 20, 500, 100, step=20, key="limit")
     k = c3.slider("Top k", 3, 16, 8, key="k")
@@ -193,7 +195,7 @@ def patches_mode(net: vis.Network) -> None:
     try:
         collection = named_collection(source, folder, limit)
     except (ImageError, OSError, ValueError) as err:
-        st.error(plain_markdown(str(err)))
+        ui.error(plain_markdown(str(err)))
         return
     found = run(
         "inside_patches",
