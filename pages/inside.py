@@ -11,7 +11,7 @@ import ui
 from core import visualize as vis
 from core.attribution.demos import imagenet_samples, open_sample
 from core.cache import pixels_hash
-from core.config import public_mode
+from core.config import data_root, public_mode
 from core.grid.collections import Collection, from_folder, load_dataset
 from core.images import ImageError
 from core.text import plain_markdown
@@ -20,7 +20,12 @@ MODES = ("Class model", "Channel / neuron", "Top patches", "DeepDream", "Feature
 DEFAULT_CLASS = 130  # flamingo
 PATCH_UNIT = ("features.6", 5)  # a colour-stripe channel whose 59 px receptive field makes readable patches
 DEFAULT_PHOTO = "n02510455_giant_panda.JPEG"
-COLLECTIONS = {"ImageNet samples": "imagenet_samples", "CIFAR-10": "cifar10", "Folder under the data root": "folder"}
+COLLECTIONS = {
+    "ImageNet samples": "imagenet_samples",
+    "CIFAR-10": "cifar10",
+    "Demo pack photos": "demo_photos",
+    "Folder under the data root": "folder",
+}
 FIGURES = {
     "target_probability": ("P(target)", "{:.3f}"),
     "start_probability": ("P(target) of the start", "{:.2g}"),
@@ -83,13 +88,19 @@ def pick_layer(net: vis.Network, default: str, key: str) -> str:
 
 
 def pick_photo() -> np.ndarray | None:
-    """An ImageNet sample (default: the giant panda) or an upload, as an H,W,3 uint8 array; None after an error."""
-    if st.radio("Photo", ["ImageNet sample", "Upload"], horizontal=True, key="photo_source") == "Upload":
+    """An ImageNet sample (default: the giant panda), a demo-pack photo (the default without the data folder) or an
+    upload, as an H,W,3 uint8 array; None after an error."""
+    sources = ["ImageNet sample", "Demo pack", "Upload"]
+    default = 0 if (data_root() / "imagenet_samples").is_dir() else 1
+    source = st.radio("Photo", sources, index=default, horizontal=True, key="photo_source")
+    if source == "Upload":
         uploaded = st.file_uploader("A photo", key="upload")
         image = ui.open_upload(uploaded) if uploaded is not None else None
         if uploaded is None:
-            st.info("Upload a photo, or pick an ImageNet sample.")
+            st.info("Upload a photo, or pick a sample.")
         return None if image is None else np.asarray(image)
+    if source == "Demo pack":
+        return demo_pack_photo()
     folder = ui.data_folder("imagenet_samples")
     if folder is None:
         return None
@@ -106,6 +117,16 @@ def pick_photo() -> np.ndarray | None:
         return np.asarray(open_sample(samples[chosen]))
     except (OSError, ImageError, KeyError, ValueError) as err:
         ui.error(plain_markdown(f"Cannot read the ImageNet samples: {err}"))
+        return None
+
+
+def demo_pack_photo() -> np.ndarray | None:
+    try:
+        pack = named_collection("demo_photos", "", 100)
+        chosen = st.selectbox("Demo photo", range(len(pack)), format_func=lambda i: pack.names[i], key="demo_photo")
+        return np.asarray(pack.open(chosen))
+    except (OSError, ImageError) as err:
+        ui.error(plain_markdown(f"Cannot read the demo pack: {err}"))
         return None
 
 

@@ -57,3 +57,7 @@ def test_every_other_view_runs_on_its_demo_data(monkeypatch: pytest.MonkeyPatch)
     at.radio(key="mode").set_value("Feature inversion").run()
     assert not at.exception and not at.error
     assert float(metrics(at)["SSIM to the photo"]) >= 0.5  # features.3, the page's default layer
+
+    at.radio(key="photo_source").set_value("Demo pack").run()  # the photos that ship without the data folder
+    assert not at.exception and not at.error
+    assert at.selectbox(key="demo_photo").value == 0 and "SSIM to the photo" in metrics(at)
