@@ -207,7 +207,8 @@ def patches_mode(net: vis.Network) -> None:
         f"Channel (0..{count - 1})", 0, count - 1, min(PATCH_UNIT[1], count - 1), key="patch_channel"
     )
     offered = [name for name, source in COLLECTIONS.items() if source != "folder" or not public_mode()]
-    source = COLLECTIONS[c2.selectbox("Collection", offered, key="collection")]
+    default = 0 if (data_root() / "imagenet_samples").is_dir() else offered.index("Demo pack photos")
+    source = COLLECTIONS[c2.selectbox("Collection", offered, index=default, key="collection")]
     folder = st.text_input("Folder (relative to the data root)", "cifar10", key="folder") if source == "folder" else ""
     limit = c3.slider("Images to read", 20, 500, 100, step=20, key="limit")
     k = c3.slider("Top k", 3, 16, 8, key="k")
