@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 from core.config import data_root  # noqa: E402
 
 PEOPLE = ("Colin_Powell", "George_W_Bush", "Tony_Blair", "Hugo_Chavez", "Ariel_Sharon", "Jacques_Chirac")
+SMALL = {"object_store_memory": 200 << 20}  # per node: the rows are small; the default takes 30% of RAM
 CLOAK = ["--preset", "low", "--steps", "5", "--recognizers", "mobileface"]
 
 
@@ -148,8 +149,8 @@ def main() -> None:
         loop = None if args.skip_loop else shell_loop(folder, args.job, root)
         local_s, local, local_rows = batch(folder, args.job, root, "local", [])
         start = time.perf_counter()
-        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-        cluster.add_node(num_cpus=1)
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False, **SMALL})
+        cluster.add_node(num_cpus=1, **SMALL)
         cluster.wait_for_nodes()
         print(json.dumps({"ray_cluster_start_s": round(time.perf_counter() - start, 2), "load": load()}), flush=True)
         try:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ import pandas as pd
 import pytest
 import torch
 
-from core.batch.engines import machine_cores
+from core.batch.engines import local_engine, machine_cores
 from core.batch.files import PARTIAL_SUFFIX, Input, check_layout, list_inputs, write_atomically
+from core.batch.jobs import Task
 from core.batch.manifest import MANIFEST, Manifest, read_rows
 from core.batch.results import embedded_collection
 from core.cli import CliError, main
@@ -235,3 +237,26 @@ def test_grid_lays_out_the_vectors_a_batch_wrote(
     assert not layout[["row", "col"]].duplicated().any()
     assert main(["grid", "--embeddings", str(tmp_path), "--out", str(tmp_path / "g.png")]) == 2
     assert "holds no batch" in capsys.readouterr().err
+
+
+@dataclass(frozen=True)
+class _DiesOnPoison:
+    """A job whose worker process dies (as in an out-of-memory kill) on the input named poison.jpg."""
+
+    def prepare(self) -> None:
+        pass
+
+    def process(self, tasks: list[Task], worker: str) -> list[dict]:
+        if any(task.name == "poison.jpg" for task in tasks):
+            os._exit(9)
+        return [{"input": task.name, "status": "done", "worker": worker} for task in tasks]
+
+
+def test_a_worker_that_dies_fails_only_its_own_batch_and_the_rest_goes_on(tmp_path: Path) -> None:
+    names = ["a.jpg", "poison.jpg", "b.jpg", "c.jpg"]
+    batches = [[Task(name, str(tmp_path / name), str(tmp_path))] for name in names]
+    rows = [row for rows in local_engine(_DiesOnPoison(), batches, workers=1, threads=1) for row in rows]
+    assert sorted(row["input"] for row in rows) == sorted(names)  # each batch's rows exactly once
+    status = {row["input"]: row["status"] for row in rows}
+    assert status == {"a.jpg": "done", "poison.jpg": "failed", "b.jpg": "done", "c.jpg": "done"}
+    assert "worker process died" in next(row["reason"] for row in rows if row["input"] == "poison.jpg")

@@ -17,6 +17,7 @@ from core.cli import main
 
 pytestmark = pytest.mark.ray
 LFW = ("Colin_Powell", "Hugo_Chavez")
+SMALL = {"object_store_memory": 200 << 20}  # per node: the rows are small; the default takes 30% of RAM
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,8 @@ def cluster():
     """A head node and a second node, one CPU each, as two sets of Ray processes on this machine."""
     from ray.cluster_utils import Cluster
 
-    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    nodes.add_node(num_cpus=1)
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False, **SMALL})
+    nodes.add_node(num_cpus=1, **SMALL)
     nodes.wait_for_nodes()
     yield nodes
     nodes.shutdown()

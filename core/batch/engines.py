@@ -68,35 +68,46 @@ def _run_batch(job, tasks: list[Task]) -> list[dict]:
 
 def local_engine(job, batches: list[list[Task]], workers: int, threads: int) -> Iterator[list[dict]]:
     """Run ``batches`` on ``workers`` spawned processes with ``threads`` torch threads each, at most two batches per
-    worker in flight. A worker that dies fails the batches in flight (a re-run retries them) and the
-    rest go on in a fresh pool."""
-    queue = deque(batches)
-    while queue:
+    worker in flight. When a worker dies (killed for memory, a crash in native code) the pool breaks and takes every
+    batch in flight with it; those are run again one at a time in a fresh pool, so only a batch that kills a worker
+    on its own is failed, and the rest go on."""
+    queue, suspects = deque(batches), deque()
+    while queue or suspects:
         context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can deadlock
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=_start_worker, initargs=(job, threads)
         ) as pool:
-            yield from _drain(pool, job, queue, 2 * workers)
+            if suspects:
+                yield from _isolate(pool, job, suspects)
+            if not suspects:
+                suspects.extend((yield from _drain(pool, job, queue, 2 * workers)))
 
 
 def _drain(pool: ProcessPoolExecutor, job, queue: deque, limit: int) -> Iterator[list[dict]]:
+    """Run the queue; the batches that were in flight when the pool broke (none when it did not)."""
     running: dict[Future, list[Task]] = {}
     while queue or running:
         while queue and len(running) < limit:
             tasks = queue.popleft()
             running[pool.submit(_run_batch, job, tasks)] = tasks
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in finished:
-            tasks = running.pop(future)
-            try:
-                yield future.result()
-            except BrokenProcessPool as err:
-                reason = f"the worker process died while this batch was in flight ({err}); a re-run retries it"
-                yield [{"input": task.name, **problem("failed", reason)} for task in tasks]
         if any(isinstance(future.exception(), BrokenProcessPool) for future in finished):
-            for tasks in running.values():
-                reason = "the worker pool broke while this batch was in flight; a re-run retries it"
-                yield [{"input": task.name, **problem("failed", reason)} for task in tasks]
+            return list(running.values())
+        for future in finished:
+            yield future.result()
+            del running[future]
+    return []
+
+
+def _isolate(pool: ProcessPoolExecutor, job, suspects: deque) -> Iterator[list[dict]]:
+    """Run suspect batches one at a time until one breaks the pool: that one is failed, with the reason."""
+    while suspects:
+        tasks = suspects.popleft()
+        try:
+            yield pool.submit(_run_batch, job, tasks).result()
+        except BrokenProcessPool as err:
+            reason = f"the worker process died on this batch ({err}); a re-run retries it"
+            yield [{"input": task.name, **problem("failed", reason)} for task in tasks]
             return
 
 
