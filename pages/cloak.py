@@ -128,14 +128,14 @@ class FaceRequest:
     @cached_property
     def key(self) -> tuple:
         photos = (content_hash(self.photo), tuple(map(content_hash, self.references)))
-        target = self.target and content_hash(self.target)
+        target = None if self.target is None else content_hash(self.target)
         return (*photos, target, self.attack, self.robust, self.margin, self.recognizers, self.observers)
 
     def open(self) -> tuple[Image.Image, dict]:
         """The photo and the cloak options (references, target, robust) decoded from the bytes."""
         options = {
             "references": [open_image(ref, name="reference photo") for ref in self.references],
-            "target": open_image(self.target, name="target photo") if self.target else None,
+            "target": None if self.target is None else open_image(self.target, name="target photo"),
             "robust": self.robust,
             "margin": self.margin,
         }
