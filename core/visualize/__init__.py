@@ -6,11 +6,12 @@ fooling images (Nguyen et al. 2015). Each takes a progress callback ``(fraction,
 objective per step and the figures measured on the final uint8 image.
 """
 
+from core.progress import Progress
 from core.visualize.classes import ClassSettings, FoolSettings, class_model, fool
 from core.visualize.features import ChannelSettings, DreamSettings, channel, channel_count, dream
 from core.visualize.invert import InvertSettings, invert, square_view
 from core.visualize.network import Network, classifiers, from_model, network
-from core.visualize.optimize import Progress, Visualisation
+from core.visualize.optimize import Visualisation
 from core.visualize.patches import Patches, top_patches
 
 __all__ = [

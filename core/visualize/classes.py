@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import torch
 
 from core.cloak.quality import region_quality
+from core.progress import Progress, silent
 from core.visualize.network import Network
-from core.visualize.optimize import Optimisation, Progress, Visualisation, ascend, no_progress, seeded, timer
+from core.visualize.optimize import Optimisation, Visualisation, ascend, seeded, timer
 from core.visualize.parametrize import FourierImage, PixelImage, from_uint8, robust_transforms, to_uint8
 
 RECIPES = ("robust", "simonyan")
@@ -56,7 +57,7 @@ def class_model(
     network: Network,
     classes: Sequence[int],
     settings: ClassSettings = ClassSettings(),
-    progress: Progress = no_progress,
+    progress: Progress = silent,
 ) -> list[Visualisation]:
     """One image per class in ``classes``, optimised together (one batch), each for its own class."""
     check_classes(network, classes)
@@ -101,7 +102,7 @@ def class_model(
 
 
 def fool(
-    network: Network, target: int, settings: FoolSettings = FoolSettings(), progress: Progress = no_progress
+    network: Network, target: int, settings: FoolSettings = FoolSettings(), progress: Progress = silent
 ) -> Visualisation:
     """Uniform noise, changed by at most ``epsilon`` per pixel so the classifier gives ``target`` a high probability;
     the figures say how sure it became and how little the noise changed (SSIM to the starting noise)."""

@@ -14,14 +14,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.progress import Progress, silent
 from core.visualize.network import Network
 from core.visualize.optimize import (
     Optimisation,
-    Progress,
     Visualisation,
     ascend,
     check_common,
-    no_progress,
     seeded,
     timer,
 )
@@ -71,7 +70,7 @@ def unit_activation(activations: torch.Tensor, channel: int, neuron: bool) -> to
 
 
 def channel(
-    network: Network, settings: ChannelSettings = ChannelSettings(), progress: Progress = no_progress
+    network: Network, settings: ChannelSettings = ChannelSettings(), progress: Progress = silent
 ) -> Visualisation:
     """An image that excites one channel (or neuron) of a layer; the figures compare its activation with the
     starting image's."""
@@ -109,7 +108,7 @@ def channel(
 
 
 def dream(
-    network: Network, photo: np.ndarray, settings: DreamSettings = DreamSettings(), progress: Progress = no_progress
+    network: Network, photo: np.ndarray, settings: DreamSettings = DreamSettings(), progress: Progress = silent
 ) -> Visualisation:
     """DeepDream of ``photo`` (H,W,3 uint8; its long side is brought to ``max_side``); the figures give the
     layer's root-mean-square activation before and after, and their ratio."""

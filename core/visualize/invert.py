@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from core.cloak.quality import region_quality
+from core.progress import Progress, silent
 from core.visualize.network import Network
-from core.visualize.optimize import Optimisation, Progress, Visualisation, ascend, no_progress, seeded, timer
+from core.visualize.optimize import Optimisation, Visualisation, ascend, seeded, timer
 from core.visualize.parametrize import PixelImage, from_uint8, to_uint8
 
 
@@ -49,7 +50,7 @@ def total_variation(images: torch.Tensor) -> torch.Tensor:
 
 
 def invert(
-    network: Network, photo: np.ndarray, settings: InvertSettings = InvertSettings(), progress: Progress = no_progress
+    network: Network, photo: np.ndarray, settings: InvertSettings = InvertSettings(), progress: Progress = silent
 ) -> Visualisation:
     """Reconstruct ``photo`` (H,W,3 uint8; its centre square at ``settings.size``) from its code at
     ``settings.layer``; the figures: the final relative feature distance and SSIM/PSNR to the photo."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-# What a run reports while it runs: the fraction done (0..1) and a line of text (ui.Progress has this shape).
-Progress = Callable[[float, str], None]
+from core.progress import Progress, silent
+
 # The objective: (N,3,H,W) images on 0..1 -> (N,) values to maximise, one per image.
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
@@ -42,10 +42,6 @@ def check_common(size: int, steps: int, lr: float) -> None:
         raise ValueError(f"at least one step is needed, got {steps}")
     if lr <= 0:
         raise ValueError(f"the learning rate must be positive, got {lr}")
-
-
-def no_progress(_fraction: float, _text: str) -> None:
-    """The default callback: report nothing."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ def ascend(
     objective: Objective,
     steps: int,
     lr: float,
-    progress: Progress = no_progress,
+    progress: Progress = silent,
     label: str = "Optimising",
 ) -> np.ndarray:
     """Adam ascent of ``objective(image())`` for ``steps`` steps, projecting the parametrisation after each

@@ -18,8 +18,9 @@ from PIL import Image
 from core.attribution.classifier import classifier_view
 from core.grid.collections import Collection
 from core.images import ImageError
+from core.progress import Progress, silent
 from core.visualize.network import Network
-from core.visualize.optimize import Progress, no_progress, seeded, timer
+from core.visualize.optimize import seeded, timer
 from core.visualize.parametrize import from_uint8
 
 VIEW = 224
@@ -84,7 +85,7 @@ def view_pixels(collection: Collection, index: int) -> np.ndarray:
 
 
 def top_patches(
-    network: Network, collection: Collection, layer: str, channel: int, k: int = 9, progress: Progress = no_progress
+    network: Network, collection: Collection, layer: str, channel: int, k: int = 9, progress: Progress = silent
 ) -> Patches:
     """The ``k`` images of ``collection`` whose largest activation of ``channel`` at ``layer`` is highest, each with
     the receptive-field crop around that position, best first; unreadable images are skipped with the reason."""
@@ -100,6 +101,8 @@ def top_patches(
             found += _best_positions(network, views, layer, channel, indices)
         done = min(start + BATCH, len(collection))
         progress(done / len(collection), f"Activations of {layer} channel {channel}: {done}/{len(collection)} images")
+    if not found:
+        raise ImageError("none of the images could be opened: " + "; ".join(skipped[:3]))
     best = sorted(found, key=lambda entry: -entry[0])[:k]
     patches = []
     for score, index, (row, col) in best:
