@@ -9,10 +9,6 @@ from streamlit.testing.v1 import AppTest
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "attributions.py")
 
 
-def _captions(at: AppTest) -> list[str]:
-    return [str(getattr(image, "caption", "")) for image in at.get("imgs")]
-
-
 def test_page_switches_methods_and_target() -> None:
     at = AppTest.from_file(PAGE, default_timeout=600).run()
     assert not at.exception
