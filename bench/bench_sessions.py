@@ -2,7 +2,8 @@
 contexts, each on a photo of its own (so no result is shared), with and without the heavy-job scheduler.
 
 Baseline "no queue": every attack starts at once with torch's default thread count (all cores), which is how the
-server behaved before core/scheduler.py. "scheduler": the defaults (one heavy job per two cores, the others wait).
+server behaved before core/scheduler.py. "1 job per 2 cores": the scheduler's first default (two threads per job).
+"scheduler (default)": one heavy job per core with one thread each, the others wait.
 Per visitor: seconds from pressing Run attack to the result; throughput: attacks finished per minute. Target (#16):
 with 2 visitors each waits at most 2.5x the single-visitor time, and throughput is no lower than one at a time.
 
@@ -28,9 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.config import data_root  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_FLAGS, PAGE_TIMEOUT_MS, serve, start_visitor, wait_until_idle  # noqa: E402
 
+CORES = os.cpu_count() or 1
 MODES = {
-    "no queue (before)": {"HIDESEEK_HEAVY_JOBS": "64", "HIDESEEK_THREADS_PER_JOB": str(os.cpu_count() or 1)},
-    "scheduler": {},
+    "no queue (before)": {"HIDESEEK_HEAVY_JOBS": "64", "HIDESEEK_THREADS_PER_JOB": str(CORES)},
+    "1 job per 2 cores": {"HIDESEEK_HEAVY_JOBS": str(max(1, CORES // 2))},
+    "scheduler (default)": {},
 }
 RESULT = "Goal "  # the classifier attack's result heading
 
@@ -80,10 +83,11 @@ def resident_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def bench_visitors(playwright, counts: list[int]) -> None:
+def bench_visitors(playwright, counts: list[int], modes: list[str]) -> None:
     photos = iter(sample_photos()[1::7])
     print(f"{'mode':<20} {'visitors':>8} {'s per visitor (min/median/max)':>32} {'x single':>9} {'attacks/min':>12}")
-    for mode, env in MODES.items():
+    for mode in modes:
+        env = MODES[mode]
         with tempfile.TemporaryDirectory() as workspace, serve(Path(workspace), **env) as server:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             run_round(browser, server.url, [next(photos)])  # warm-up: models loaded, threads started
@@ -122,6 +126,7 @@ def main() -> None:
     parser.add_argument("--visitors", default="1,2,4", help="simultaneous visitors per round")
     parser.add_argument("--memory", action="store_true", help="RSS after --runs mixed page runs instead")
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--modes", default=",".join(MODES), help="which server settings to compare")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -129,7 +134,7 @@ def main() -> None:
         if args.memory:
             bench_memory(playwright, args.runs)
         else:
-            bench_visitors(playwright, [int(n) for n in args.visitors.split(",")])
+            bench_visitors(playwright, [int(n) for n in args.visitors.split(",")], args.modes.split(","))
 
 
 if __name__ == "__main__":

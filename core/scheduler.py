@@ -1,10 +1,11 @@
 """Fair compute for a server many visitors share: at most ``slots`` heavy jobs (attacks, sweeps) run at once, the
 rest wait in first-come order and can be told their place in the queue.
 
-Two torch jobs on two cores do not each run at half speed: their thread pools fight over the cores and both slow
-down many times over (one competing process made a 1.7 s attack take 31.7 s). So the default is one heavy job per two
-cores, each with the threads its share of the cores allows, and a waiting visitor sees "position N" instead of a
-server that seems frozen. A waiter that gives up (its session ended, or it pressed Stop, which raises inside its
+Torch jobs whose thread pools together ask for more threads than there are cores do not share them: they fight over
+the cores and all slow down many times over (one competing process made a 1.7 s attack take 31.7 s). So at most one
+heavy job per core runs, each with the threads its share of the cores allows (one), and a waiting visitor sees
+"position N" instead of a server that seems frozen. One job per core beat one per two cores with two threads each in
+bench/bench_sessions.py: a lone attack took the same time, and two visitors together finished sooner (README). A waiter that gives up (its session ended, or it pressed Stop, which raises inside its
 ``on_wait``) leaves the queue, and a finished or failed job frees its slot, so no slot is held for nobody.
 """
 
@@ -24,10 +25,10 @@ WAIT_POLL_SECONDS = 0.5
 
 
 def default_slots(cores: int | None = None) -> int:
-    """$HIDESEEK_HEAVY_JOBS if set, else one heavy job per two cores (at least one)."""
+    """$HIDESEEK_HEAVY_JOBS if set, else one heavy job per core."""
     if os.environ.get(SLOTS_ENV):
         return max(1, int(os.environ[SLOTS_ENV]))
-    return max(1, (cores or os.cpu_count() or 1) // 2)
+    return max(1, cores or os.cpu_count() or 1)
 
 
 class HeavyJobs:

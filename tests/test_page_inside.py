@@ -3,7 +3,6 @@ fooling view runs from the same page."""
 
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT
@@ -15,9 +14,7 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
 
 
-def test_default_class_model_runs_on_open_and_reaches_the_class(monkeypatch: pytest.MonkeyPatch) -> None:
-    # one torch thread per job: on the shared 2-core test machine two threads run this loop ~20x slower
-    monkeypatch.setenv("HIDESEEK_THREADS_PER_JOB", "1")
+def test_default_class_model_runs_on_open_and_reaches_the_class() -> None:
     at = AppTest.from_file(PAGE, default_timeout=600).run()
     assert not at.exception and not at.error
     assert at.selectbox(key="target").value == 130  # flamingo
@@ -33,8 +30,7 @@ def test_default_class_model_runs_on_open_and_reaches_the_class(monkeypatch: pyt
     assert float(shown["SSIM to the noise"]) > 0.9
 
 
-def test_every_other_view_runs_on_its_demo_data(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HIDESEEK_THREADS_PER_JOB", "1")
+def test_every_other_view_runs_on_its_demo_data() -> None:
     at = AppTest.from_file(PAGE, default_timeout=600)
     at.session_state["mode"] = "Channel / neuron"
     at.session_state["channel_steps"] = 16

@@ -18,12 +18,6 @@ from core.models import load_model
 PAGE = str(REPO_ROOT / "pages" / "robustness.py")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The page's heavy-job queue gives torch one thread, as every test here runs (core.scheduler)."""
-    monkeypatch.setenv("HIDESEEK_THREADS_PER_JOB", "1")
-
-
 def page(**state) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=600)
     for key, value in state.items():

@@ -97,9 +97,9 @@ def test_a_failed_job_frees_its_slot() -> None:
         assert jobs.running == 1
 
 
-def test_default_slots_one_job_per_two_cores_or_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_slots_one_job_per_core_or_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HIDESEEK_HEAVY_JOBS", raising=False)
-    assert default_slots(2) == 1 and default_slots(16) == 8 and default_slots(1) == 1
+    assert default_slots(2) == 2 and default_slots(16) == 16 and default_slots(1) == 1
     monkeypatch.setenv("HIDESEEK_HEAVY_JOBS", "3")
     assert default_slots(2) == 3 and HeavyJobs().slots == 3
 
