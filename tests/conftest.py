@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,3 +85,13 @@ def _zeros_zip(name: str, megabytes: int) -> bytes:
 @pytest.fixture(scope="session")
 def zeros_zip() -> Callable[[str, int], bytes]:
     return _zeros_zip
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Torch at one thread for a module: references computed in this process then match what one-thread workers
+    (the batch engines' processes and Ray actors) compute, bit for bit."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

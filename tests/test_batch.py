@@ -33,12 +33,8 @@ WORKERS = str(machine_cores())  # one torch thread per worker, like this test pr
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """This process computes the single-photo references; one thread, as each worker has."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread: None) -> None:
+    """This process computes the single-photo references, at one thread as each worker has."""
 
 
 def _faces(data_dir: Path, each: int) -> list[Path]:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from core.batch.manifest import MANIFEST, read_rows
 from core.cli import main
@@ -33,12 +32,8 @@ def cluster():
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """References computed here use one torch thread, as each one-CPU actor and each local worker does."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread: None) -> None:
+    """This process computes the single-photo references, at one thread as each worker has."""
 
 
 @pytest.fixture(scope="module")

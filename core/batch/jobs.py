@@ -1,6 +1,6 @@
-"""What a worker does with one batch of inputs: the single-photo commands' own per-photo functions (the cloak CLI's
-``cloak_photo``, the faces CLI's ``analyze_photos``, the grid's ``embed``), each result written atomically and
-turned into a manifest row. Bad input never raises out of a batch: it becomes a row with its reason.
+"""What a worker does with one batch of inputs: the single-photo commands' own per-photo functions
+(``core.cloak.photo.cloak_photo``, the faces CLI's ``analyze_photos``, the grid's ``embed``), each result written
+atomically and turned into a manifest row. Bad input never raises out of a batch: it becomes a row with its reason.
 
 A job is a frozen dataclass of plain values: it travels to process-pool and Ray workers by pickling, and every
 worker loads its models once (``prepare``; ``core.models.load_model`` keeps them for the process).
@@ -19,8 +19,8 @@ import numpy as np
 
 from core.batch.files import output_path, write_atomically
 from core.batch.results import GRID_MODEL
-from core.cli.cloak import CloakSettings, cloak_photo
 from core.cloak.face_cloak import NoFaceError
+from core.cloak.photo import CloakSettings, cloak_photo
 from core.faces.collection import analyze_photos, photos_from_paths
 from core.grid.collections import Collection, Item
 from core.grid.embed import embed

@@ -4,17 +4,15 @@ input (never over an input) and report what the recognizers see in the written f
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.cli import CliError, print_json, writable_output
-from core.cloak.attacks import METHODS, Attack
-from core.cloak.face_cloak import NoFaceError, cloak_faces
+from core.cloak.attacks import METHODS
+from core.cloak.face_cloak import NoFaceError
+from core.cloak.photo import CloakSettings, cloak_photo
 from core.cloak.presets import DEFAULT_PRESET, PRESETS, TUNABLE, preset_attack
-from core.cloak.report import leave_one_out as measure_leave_one_out
-from core.cloak.report import measure
 from core.faces import available_recognizers
-from core.images import ImageError, open_image
+from core.images import ImageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,28 +49,6 @@ def add_cloak_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also measure black-box protection: cloak once more per recognizer without it and measure on it",
     )
-
-
-@dataclass(frozen=True)
-class CloakSettings:
-    """Everything but the photo that decides a cloak: plain values, so a batch job can ship it to its workers."""
-
-    attack: Attack
-    recognizers: tuple[str, ...]
-    robust: bool
-    margin: float
-    references: tuple[Path, ...] = ()
-    target: Path | None = None
-    leave_one_out: bool = False
-
-    def options(self) -> dict:
-        """cloak_faces' keyword options, with the reference and target photos opened."""
-        return {
-            "references": [open_image(path) for path in self.references],
-            "target": open_image(self.target) if self.target else None,
-            "robust": self.robust,
-            "margin": self.margin,
-        }
 
 
 def cloak_settings(args: argparse.Namespace) -> CloakSettings:
@@ -136,18 +112,6 @@ def _output_paths(inputs: list[Path], out: Path) -> list[Path]:
         if output.is_dir():
             raise CliError(f"{output} is a folder, where the cloaked PNG would go; choose another --out folder")
     return outputs
-
-
-def cloak_photo(path: Path, output: Path, settings: CloakSettings, options: dict) -> tuple[dict, bytes]:
-    """One photo's cloak and its report (``output`` is where the caller will write the PNG): the one per-photo step
-    of ``cloak`` and ``batch cloak``. Raises ImageError or NoFaceError for a photo that cannot be cloaked."""
-    image = open_image(path)
-    recognizers = list(settings.recognizers)
-    cloak = cloak_faces(image, settings.attack, recognizers=recognizers, **options)
-    report = {"image": str(path), "output": str(output), **measure(cloak)}
-    if settings.leave_one_out:
-        report["leave_one_out"] = measure_leave_one_out(image, settings.attack, recognizers, **options)
-    return report, cloak.png
 
 
 def _cloak_one(path: Path, output: Path, settings: CloakSettings, options: dict) -> dict:
