@@ -97,10 +97,12 @@ if loaded is None:
     st.stop()
 measured = get_spec("waldo_maskrcnn").meta["validation"]
 st.caption(
-    f"How often it is right, measured on {measured['pages']} validation pages of artwork it never saw: its top find "
+    f"How often it is right, measured on {measured['pages']} validation pages it was never trained on: its top find "
     f"is Waldo on {measured['top1_hit_rate']:.0%} of pages (95% interval {measured['top1_ci95'][0]:.0%}–"
     f"{measured['top1_ci95'][1]:.0%}), AP50 {measured['ap50']:.2f} ({measured['ap50_ci95'][0]:.2f}–"
-    f"{measured['ap50_ci95'][1]:.2f}). Scores are not probabilities; treat a find as a suggestion to check."
+    f"{measured['ap50_ci95'][1]:.2f}). The same pages chose this model among about nine training runs, so these "
+    "figures overstate how it does on artwork no one has looked at: expect it to be right less often there. "
+    "Scores are not probabilities; treat a find as a suggestion to check."
 )
 
 source = st.radio("Page", SOURCES, horizontal=True, key="waldo_source")
