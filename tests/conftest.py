@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -87,11 +87,9 @@ def zeros_zip() -> Callable[[str, int], bytes]:
     return _zeros_zip
 
 
-@pytest.fixture(scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Torch at one thread for a module: references computed in this process then match what one-thread workers
-    (the batch engines' processes and Ray actors) compute, bit for bit."""
-    before = torch.get_num_threads()
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """The whole suite runs torch at one thread, as the heavy-job queue gives each job on this 2-core machine: figures
+    do not move with the machine's core count, and references computed here match what one-thread workers (the
+    batch engines' processes and Ray actors) compute, bit for bit."""
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

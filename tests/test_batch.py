@@ -29,12 +29,7 @@ from core.grid.collections import Collection
 from core.grid.embed import embed
 
 LFW = ("Colin_Powell", "George_W_Bush", "Tony_Blair")
-WORKERS = str(machine_cores())  # one torch thread per worker, like this test process below
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread(one_torch_thread: None) -> None:
-    """This process computes the single-photo references, at one thread as each worker has."""
+WORKERS = str(machine_cores())  # one torch thread per worker, as this test process runs (conftest)
 
 
 def _faces(data_dir: Path, each: int) -> list[Path]:

@@ -31,11 +31,6 @@ def cluster():
     nodes.shutdown()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread(one_torch_thread: None) -> None:
-    """This process computes the single-photo references, at one thread as each worker has."""
-
-
 @pytest.fixture(scope="module")
 def photos(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("photos")

@@ -186,9 +186,9 @@ def test_public_mode_takes_only_the_allowed_number_of_uploaded_files(data_dir: P
     from core import config
 
     monkeypatch.setenv("HIDESEEK_PUBLIC", "1")
-    monkeypatch.setattr(config, "PUBLIC_LIMITS", config.Limits(2048, 4, 12, 600.0, 3600.0))
-    photos = sorted((data_dir / "cifar10" / "ship").glob("*.jpg"))[:6]
+    monkeypatch.setattr(config, "PUBLIC_LIMITS", config.Limits(2048, 5, 12, 600.0, 3600.0))
+    photos = sorted((data_dir / "cifar10" / "ship").glob("*.jpg"))[:7]
     at = upload(AppTest.from_file(PAGE, default_timeout=240), *((p.name, p.read_bytes()) for p in photos))
     assert not at.exception and not at.error
-    assert at.warning[0].value == "6 files uploaded; this server takes the first 4."
-    assert at.status[0].label == "4 images on a 2x2 grid"
+    assert at.warning[0].value == "7 files uploaded; this server takes the first 5."
+    assert at.status[0].label.startswith("5 images on a ")

@@ -13,7 +13,6 @@ from core.visualize import ClassSettings, FoolSettings, Network, class_model, fo
 from core.visualize.network import classifiers
 from core.visualize.parametrize import FourierImage, from_uint8
 
-torch.set_num_threads(1)
 # goldfish, flamingo, golden retriever, bee, balloon, basketball, convertible, banana
 EIGHT_CLASSES = (1, 130, 207, 309, 417, 430, 511, 954)
 

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from core.cli import main
 from core.visualize import network
 from core.visualize.parametrize import from_uint8
 
-torch.set_num_threads(1)
 PANDA = "imagenet_samples/images/n02510455_giant_panda.JPEG"
 
 

@@ -11,8 +11,6 @@ from core.visualize import ChannelSettings, DreamSettings, Network, channel, cha
 from core.visualize.features import unit_activation
 from core.visualize.parametrize import from_uint8
 
-torch.set_num_threads(1)
-
 
 @pytest.fixture(scope="module")
 def net() -> Network:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from core.visualize import InvertSettings, Network, invert, network, square_view
-
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ import torch
 
 from core.visualize import Network, network
 
-torch.set_num_threads(1)
-
 
 @pytest.fixture(scope="module")
 def net() -> Network:
@@ -38,4 +36,5 @@ def test_a_tap_does_not_touch_another_threads_pass(net: Network) -> None:
         worker.start()
         worker.join()
     assert not seen  # the other thread's pass was neither recorded nor stopped
-    assert torch.allclose(results[0], expected)
+    # a new thread may run torch with another thread count: the same logits up to float summation order
+    assert torch.allclose(results[0], expected, rtol=1e-4, atol=1e-4)

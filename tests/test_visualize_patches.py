@@ -12,7 +12,6 @@ from core.visualize import Network, network, top_patches
 from core.visualize.parametrize import from_uint8
 from core.visualize.patches import receptive_field, view_pixels
 
-torch.set_num_threads(1)
 LAYER, CHANNEL = "features.6", 5
 
 
