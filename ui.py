@@ -120,7 +120,7 @@ def _count_heavy_job() -> None:
         st.error(
             f"This public demo runs at most {allowed.heavy_jobs} new computations per visitor every "
             f"{allowed.window_seconds / 60:.0f} minutes, so that every visitor gets a turn. The next one can start in "
-            f"{wait / 60:.0f} min {wait % 60:.0f} s; results already computed still show."
+            f"{int(wait // 60)} min {int(wait % 60)} s; results already computed still show."
         )
         st.stop()
     started[:] = [t for t in started if t > now - allowed.window_seconds] + [now]
@@ -148,7 +148,8 @@ def privacy_note() -> str:
         "them when you remove them or close the tab. Results computed from them (faces found, embeddings, cloaked "
         f"photos, maps) are kept in memory in a cache shared by all visitors {expiry} and at most "
         f"{RESULTS_MAX_ENTRIES} results ({RESULTS_MAX_BYTES >> 20} MB), keyed by a hash of the content, so only "
-        f"someone with the very same file gets them back. Decoded images are cached the same way, {expiry}. {disk} "
+        f"someone with the very same file gets them back. Decoded images are kept for at most "
+        f"{DECODED_MAX_AGE / 3600:.0f} hour (the last 64). {disk} "
         "Everything is gone when the server restarts. The models run on this server: nothing is sent anywhere else."
     )
 
