@@ -26,7 +26,7 @@ from core.text import plain_markdown
 SOURCES = {
     "ImageNet samples (500 photos)": "imagenet_samples",
     "CIFAR-10 (500 images, labelled)": "cifar10",
-    "Demo pack (16 public-domain and CC0 photos)": "demo_photos",
+    "Demo pack (15 public-domain and CC0 photos)": "demo_photos",
     "digits (scikit-learn, 8x8, offline)": "digits",
     "Folder under the data root": "folder",
     "Upload images or a zip": "upload",
