@@ -125,6 +125,7 @@ NOT_IMAGE_COMMANDS = {
     "faces video": "takes a video: tests/test_faces_video.py feeds it bad videos",
     "waldo train": "trains on the annotated data folder; not a user's image",
     "waldo eval": "evaluates on the annotated data folder; not a user's image",
+    "waldo bank": "draws training tiles from the annotated data folder; not a user's image",
     "visualize class": "starts from noise; takes no image",
     "visualize channel": "starts from noise; takes no image",
     "visualize fool": "starts from noise; takes no image",

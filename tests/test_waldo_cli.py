@@ -50,3 +50,59 @@ def test_train_refuses_a_device_this_machine_lacks(tmp_path: Path, capsys: pytes
     assert main(["waldo", "train", "--out", str(tmp_path / "w.pt"), "--device", "no-such-device"]) == 2
     assert "--device no-such-device: not usable here" in capsys.readouterr().err
     assert not (tmp_path / "w.pt").exists()
+
+
+FOLD_PAGES = ["uts_119.jpg", "hiw_31.jpg", "hiw_32.jpg", "hiw_25.jpg", "hiw_27.jpg"]  # five artworks, small pages
+
+
+def _fold_data(data_dir: Path, tmp_path: Path) -> Path:
+    """A data folder of FOLD_PAGES: the real pages linked, their annotations copied."""
+    everything = json.loads((data_dir / "waldo" / "annotations.json").read_text())
+    folder = tmp_path / "waldo"
+    folder.mkdir()
+    (folder / "pages").symlink_to(data_dir / "waldo" / "pages")
+    (folder / "annotations.json").write_text(json.dumps({name: everything[name] for name in FOLD_PAGES}))
+    return folder
+
+
+def test_fold_mode_scores_each_page_with_the_model_that_never_saw_it(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    folder = _fold_data(data_dir, tmp_path)
+    bank, weights = tmp_path / "bank.pt", tmp_path / "folds"
+    assert main(["waldo", "bank", "--data", str(folder), "--out", str(bank), "--tiles", "24", "--tile", "128"]) == 0
+    for fold in (1, 2, 3):
+        out = weights / f"fold{fold}.pt"
+        command = ["waldo", "train", "--bank", str(bank), "--data", str(folder), "--folds", "3", "--fold", str(fold)]
+        assert main([*command, "--out", str(out), "--iterations", "2", "--batch", "2"]) == 0
+        record = json.loads(out.with_suffix(".json").read_text())
+        assert record["fold"] == fold and record["recipe"] == "bank" and record["held_out"]
+    capsys.readouterr()
+    annotations = str(folder / "annotations.json")
+    evaluate = ["waldo", "eval", str(folder), "--annotations", annotations, "--folds", "3"]
+    assert main([*evaluate, "--fold-weights", str(weights), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    held_out = [json.loads((weights / f"fold{k}.json").read_text())["held_out"] for k in (1, 2, 3)]
+    assert [fold["files"] for fold in report["per_fold"]] == held_out
+    assert sorted(sum(held_out, [])) == sorted(FOLD_PAGES)
+    assert report["pooled"]["pages"] == 5 and report["pooled"]["ci95"]["resampled"] == "artwork clusters"
+    assert {"ap50", "top1_hit_rate"} <= set(report["mean"]) and report["folds"] == 3
+    (weights / "fold1.json").rename(tmp_path / "fold1.json")  # a model with no record of what it never saw
+    assert main([*evaluate, "--fold-weights", str(weights)]) == 2
+    assert "fold1.pt (and its .json): missing" in capsys.readouterr().err
+    swapped = json.loads((weights / "fold2.json").read_text())
+    (weights / "fold1.json").write_text(json.dumps(swapped))  # fold 2's record on fold 1's model
+    assert main([*evaluate, "--fold-weights", str(weights)]) == 2
+    assert "was not trained holding out fold 1" in capsys.readouterr().err
+
+
+def test_fold_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = ["--out", str(tmp_path / "w.pt")]
+    assert main(["waldo", "train", *out, "--folds", "5"]) == 2
+    assert "--folds and --fold go together" in capsys.readouterr().err
+    assert main(["waldo", "train", *out, "--folds", "5", "--fold", "1"]) == 2
+    assert "--folds needs --data" in capsys.readouterr().err
+    assert main(["waldo", "train", *out, "--bank", str(tmp_path / "none.pt")]) == 2
+    assert "no such bank" in capsys.readouterr().err
+    assert main(["waldo", "train", *out, "--bank", str(tmp_path / "b.pt"), "--resume"]) == 2
+    assert "--resume" in capsys.readouterr().err and not (tmp_path / "w.pt").exists()

@@ -7,7 +7,18 @@ import pytest
 
 from core.models import load_model
 from core.waldo.eval import is_hit
-from core.waldo.infer import draw_truth, find_waldo, hint_window, spotlight, tile_origins, zoom
+from core.waldo.infer import (
+    Detection,
+    View,
+    _to_page,
+    draw_truth,
+    find_waldo,
+    hint_window,
+    search_views,
+    spotlight,
+    tile_origins,
+    zoom,
+)
 from core.waldo.synth import make_page
 
 UNSEEN_SEEDS = range(900_000, 900_020)  # training drew random 31-bit seeds for 256-px tiles, never these 384x512 pages
@@ -78,3 +89,31 @@ def test_the_answer_is_outlined_around_the_figure_on_a_copy() -> None:
     assert np.array_equal(shown[y0:y1, x0:x1], before[y0:y1, x0:x1])  # the outline hides none of the figure
     ring = shown[max(0, y0 - 5) : y1 + 5, max(0, x0 - 5) : x1 + 5]
     assert (ring == (40, 220, 40)).all(axis=-1).sum() > 2 * ((x1 - x0) + (y1 - y0))
+
+
+def test_views_map_finds_back_to_page_pixels() -> None:
+    mask = np.zeros((40, 20), bool)
+    mask[:, :5] = True  # the left quarter of the find
+    found = Detection((10.0, 20.0, 30.0, 60.0), 0.9, mask, (10, 20))
+    mirrored = _to_page(found, View(flip=True), 100, 100, 100)
+    assert mirrored.box == (70.0, 20.0, 90.0, 60.0) and mirrored.mask_origin == (70, 20)
+    assert mirrored.page_mask(100, 100)[20:60, 85:90].all() and mirrored.mask_area == mask.sum()
+    halved = _to_page(found, View(scale=0.5), 100, 200, 200)
+    assert halved.box == (20.0, 40.0, 60.0, 120.0) and halved.mask.shape == (80, 40) and halved.mask_origin == (20, 40)
+
+
+def test_test_time_augmentation_adds_a_mirror_and_a_coarse_pass_for_big_pages() -> None:
+    assert search_views(1024, 768, tta=False) == (View(),)
+    assert search_views(1024, 768, tta=True) == (View(), View(flip=True))  # already about two tiles across
+    views = search_views(2500, 1600, tta=True)
+    assert views[:2] == (View(), View(flip=True)) and views[2].scale == pytest.approx(1024 / 2500)
+
+
+def test_test_time_augmentation_still_finds_waldo_on_unseen_synthetic_pages(model) -> None:
+    hits = 0
+    for seed in UNSEEN_SEEDS:
+        page = make_page(seed, (384, 512))
+        native, augmented = find_waldo(model, page.image), find_waldo(model, page.image, tta=True)
+        assert augmented.tiles == 2 * native.tiles
+        hits += bool(augmented.detections) and is_hit(augmented.detections[0].box, page.waldo_box)
+    assert hits >= 18, f"top-1 hits {hits}/20"  # the bar of the native search above (measured: 20 native, 19 here)

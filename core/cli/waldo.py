@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from core.cli import CliError, print_json, writable_output
 from core.images import open_image, to_array
 from core.models import get_spec, load_model
 from core.waldo.data import load_annotations, page_path, split_pages
-from core.waldo.eval import evaluate
+from core.waldo.eval import cross_validate, evaluate
+from core.waldo.folds import make_folds
 from core.waldo.infer import DEFAULT_TILE, find_waldo
 from core.waldo.model import load_waldo_model
 
@@ -38,8 +40,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--mine-decoys", action="store_true", help="with --init: train against its false finds on the training pages"
     )
+    train.add_argument("--bank", type=Path, help="train on this feature bank (waldo bank): frozen backbone, cheaper")
+    _fold_arguments(train)
+    train.add_argument("--fold", type=int, help="with --folds: hold out this fold's pages (1..K), train on the rest")
     train.set_defaults(func=run_train)
+
+    bank = actions.add_parser("bank", help="draw training tiles once and store their frozen backbone features")
+    bank.add_argument("--data", type=Path, required=True, help="folder with annotations.json and pages/")
+    bank.add_argument("--out", type=Path, required=True, help="where to write the bank")
+    bank.add_argument("--tiles", type=int, default=8000)
+    bank.add_argument("--cut", type=int, default=14, help="first MobileNetV2 block that trains (4..14)")
+    bank.add_argument("--tile", type=int, default=256, help="tile side in page pixels")
+    bank.add_argument("--seed", type=int, default=0)
+    bank.add_argument("--threads", type=int, help="torch CPU threads")
+    bank.set_defaults(func=run_bank)
     add_find_and_eval(actions)
+
+
+def _fold_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--folds", type=int, help="cross-validation by artwork: K folds of whole artwork clusters (core/waldo/folds.py)"
+    )
 
 
 def _threads(count: int | None) -> None:
@@ -68,8 +89,15 @@ def run_train(args: argparse.Namespace) -> int:
         raise CliError("--mine-decoys needs --init: the decoys are a trained model's own false finds")
     if args.iterations < 1 or args.batch < 1 or args.tile < 64 or args.workers < 0:
         raise CliError("--iterations and --batch must be positive, --tile at least 64 and --workers not negative")
+    if args.bank is not None and (args.init or args.mine_decoys or args.resume or args.workers):
+        raise CliError(
+            "--bank trains from ImageNet on banked tiles: --init, --mine-decoys, --resume, --workers do not apply"
+        )
+    held_out = _held_out(args)
     writable_output(args.out, folder=False)
     _threads(args.threads)
+    if args.bank is not None:
+        return _train_on_bank(args, held_out)
     out = train(
         args.data,
         args.out,
@@ -84,8 +112,68 @@ def run_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         init=args.init,
         decoys=args.mine_decoys,
+        held_out=held_out,
     )
+    _write_fold_record(args, held_out, {"recipe": "full", "iterations": args.iterations, "batch": args.batch})
     print(f"wrote {out} and {out.with_suffix('.losses.csv')}")
+    return 0
+
+
+def _held_out(args: argparse.Namespace) -> list[str]:
+    """The pages of fold ``--fold`` of ``--folds`` (none without them)."""
+    if (args.folds is None) != (args.fold is None):
+        raise CliError("--folds and --fold go together: K folds, and which one (1..K) to hold out")
+    if args.folds is None:
+        return []
+    if args.data is None:
+        raise CliError("--folds needs --data: the folds are made from its annotations.json")
+    if not 1 <= args.fold <= args.folds:
+        raise CliError(f"--fold must lie in 1..{args.folds}")
+    return page_folds(args.data / "annotations.json", args.folds)[args.fold - 1]
+
+
+def page_folds(annotations: Path, k: int) -> list[list[str]]:
+    try:
+        pages = load_annotations(annotations)
+        return make_folds({name: len(page.boxes) for name, page in pages.items()}, k)
+    except ValueError as err:
+        raise CliError(str(err)) from err
+
+
+def _train_on_bank(args: argparse.Namespace, held_out: list[str]) -> int:
+    from core.waldo.bank import FeatureBank, train_on_bank
+
+    if not args.bank.is_file():
+        raise CliError(f"--bank {args.bank}: no such bank (make one with: python -m core waldo bank)")
+    bank = FeatureBank.load(args.bank)
+    out = train_on_bank(
+        bank, args.out, held_out=held_out, iterations=args.iterations, batch=args.batch, lr=args.lr, seed=args.seed
+    )
+    recipe = {"recipe": "bank", "bank": args.bank.name, "cut": bank.cut, "tiles": len(bank.pages)}
+    _write_fold_record(args, held_out, {**recipe, "iterations": args.iterations, "batch": args.batch, "lr": args.lr})
+    print(f"wrote {out} and {out.with_suffix('.losses.csv')}")
+    return 0
+
+
+def _write_fold_record(args: argparse.Namespace, held_out: list[str], recipe: dict) -> None:
+    """OUT.json: the pages this model never saw, so ``eval --folds`` can check it scores only those."""
+    record = {"folds": args.folds, "fold": args.fold, "held_out": held_out, "seed": args.seed, **recipe}
+    args.out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+
+
+def run_bank(args: argparse.Namespace) -> int:
+    from core.waldo.bank import build_bank
+    from core.waldo.train import load_train_pages
+
+    if not (args.data / "annotations.json").is_file():
+        raise CliError(f"{args.data}: no annotations.json there")
+    if args.tiles < 16 or not 4 <= args.cut <= 14:
+        raise CliError("--tiles must be at least 16 and --cut lie in 4..14")
+    writable_output(args.out, folder=False)
+    _threads(args.threads)
+    pages = load_train_pages(args.data, split="all")
+    build_bank(pages, args.tiles, cut=args.cut, tile=args.tile, seed=args.seed).save(args.out)
+    print(f"wrote {args.out}: {args.tiles} tiles from {len(pages)} pages, blocks below {args.cut} frozen")
     return 0
 
 
@@ -103,6 +191,10 @@ def add_find_and_eval(actions: argparse._SubParsersAction) -> None:
         "--split", choices=("all", "val", "train"), default="all", help="which pages (val: the fixed validation split)"
     )
     evaluate.add_argument("--only", nargs="+", metavar="FILE", help="restrict to these page files")
+    _fold_arguments(evaluate)
+    evaluate.add_argument(
+        "--fold-weights", type=Path, help="with --folds: folder of fold1.pt .. foldK.pt, each trained with --fold"
+    )
     _common_inference(evaluate)
     evaluate.set_defaults(func=run_eval)
 
@@ -110,6 +202,9 @@ def add_find_and_eval(actions: argparse._SubParsersAction) -> None:
 def _common_inference(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="a checkpoint to use instead of the shipped model")
     parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help="inference tile side in page pixels")
+    parser.add_argument(
+        "--tta", action="store_true", help="test-time augmentation: also search the mirror image and a coarse pass"
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -132,7 +227,7 @@ def run_find(args: argparse.Namespace) -> int:
     model = _model(args)
     report = []
     for path, image in images:
-        result = find_waldo(model, image, tile=args.tile)
+        result = find_waldo(model, image, tile=args.tile, tta=args.tta)
         finds = [d.as_dict() for d in result.above(threshold)]
         report.append(
             {
@@ -156,6 +251,8 @@ def run_eval(args: argparse.Namespace) -> int:
         annotations = load_annotations(args.annotations)
     except ValueError as err:
         raise CliError(str(err)) from err
+    if args.folds is not None or args.fold_weights is not None:
+        return _run_cross_validation(args, annotations)
     pages = split_pages(annotations, args.split)
     if args.only:
         unknown = sorted(set(args.only) - {p.file for p in pages})
@@ -167,12 +264,51 @@ def run_eval(args: argparse.Namespace) -> int:
     for page in pages:
         page_path(args.folder, page)  # every image must exist before the slow part starts
     model = _model(args)
-    summary = evaluate(model, args.folder, pages, tile=args.tile, progress=None if args.json else _print_progress)
+    summary = evaluate(
+        model, args.folder, pages, tile=args.tile, tta=args.tta, progress=None if args.json else _print_progress
+    )
     if args.json:
         print_json(summary)
     else:
         for key in ("pages", "ap50", "top1_hit_rate", "ci95", "mean_seconds_per_page", "hidden", "icon"):
             print(f"{key}: {summary[key]}")
+    return 0
+
+
+def _run_cross_validation(args: argparse.Namespace, annotations: dict) -> int:
+    """Score each fold's pages with the model trained without them, checked against the record it was trained with."""
+    if args.folds is None or args.fold_weights is None:
+        raise CliError("--folds and --fold-weights go together")
+    if args.only or args.split != "all" or args.weights:
+        raise CliError("--folds scores every page with its fold's model: drop --only, --split and --weights")
+    folds = page_folds(args.annotations, args.folds)
+    for index, fold in enumerate(folds, start=1):
+        weights = args.fold_weights / f"fold{index}.pt"
+        record = weights.with_suffix(".json")
+        if not weights.is_file() or not record.is_file():
+            raise CliError(f"{weights} (and its .json): missing; train it with --folds {args.folds} --fold {index}")
+        if sorted(json.loads(record.read_text()).get("held_out", [])) != fold:
+            raise CliError(f"{weights}: was not trained holding out fold {index} of these annotations")
+        for name in fold:
+            page_path(args.folder, annotations[name])
+    _threads(args.threads)
+    summary = cross_validate(
+        args.folder,
+        [[annotations[name] for name in fold] for fold in folds],
+        lambda index: load_waldo_model(args.fold_weights / f"fold{index + 1}.pt"),
+        tile=args.tile,
+        tta=args.tta,
+        progress=None if args.json else _print_progress,
+    )
+    if args.json:
+        print_json(summary)
+    else:
+        for fold, figures in enumerate(summary["per_fold"], start=1):
+            print(f"fold {fold}: {figures['pages']} pages, top-1 {figures['top1_hit_rate']}, AP50 {figures['ap50']}")
+        for key in ("mean", "spread"):
+            print(f"{key} over folds: {summary[key]}")
+        pooled = summary["pooled"]
+        print(f"pooled: top-1 {pooled['top1_hit_rate']}, AP50 {pooled['ap50']}, 95% interval {pooled['ci95']}")
     return 0
 
 

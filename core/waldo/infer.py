@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torchvision.ops import nms
 
-from core.progress import Progress
+from core.progress import Progress, part
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 128
@@ -73,6 +73,30 @@ def tile_origins(length: int, tile: int, overlap: int) -> list[int]:
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]
 
 
+@dataclass(frozen=True)
+class View:
+    """One look at the page: resized by ``scale``, mirrored when ``flip``."""
+
+    scale: float = 1.0
+    flip: bool = False
+
+
+NATIVE = (View(),)
+
+
+def search_views(width: int, height: int, *, tta: bool, tile: int = DEFAULT_TILE) -> tuple[View, ...]:
+    """The views ``find_waldo`` searches: the page as it is, plus, with test-time augmentation (``tta``), its mirror
+    image and a coarse pass with the whole page shrunk to about two tiles across, where a poster-sized Waldo (too
+    big for a tile at native scale) fits in one tile."""
+    if not tta:
+        return NATIVE
+    views = [View(), View(flip=True)]
+    coarse = 2 * tile / max(width, height)
+    if coarse < 0.75:
+        views.append(View(scale=coarse))
+    return tuple(views)
+
+
 @torch.inference_mode()
 def find_waldo(
     model: torch.nn.Module,
@@ -83,11 +107,38 @@ def find_waldo(
     batch: int = 1,
     nms_iou: float = 0.3,
     max_detections: int = 10,
+    tta: bool = False,
     progress: Progress | None = None,
 ) -> FindResult:
     """Every Waldo candidate on an HxWx3 uint8 page, best first (scores from the model's floor upwards).
-    ``batch`` tiles go through the model at once; on CPU one at a time measured faster (bench/bench_waldo.py)."""
+    ``batch`` tiles go through the model at once; on CPU one at a time measured faster (bench/bench_waldo.py).
+    ``tta``: also search the views of ``search_views`` and merge every view's finds by one NMS."""
     started = time.perf_counter()
+    height, width = image.shape[:2]
+    views = search_views(width, height, tta=tta, tile=tile)
+    found: list[Detection] = []
+    tiles = 0
+    for index, view in enumerate(views):
+        seen = _view_image(image, view)
+        report = part(progress, index / len(views), (index + 1) / len(views)) if progress else None
+        detections, count = _search(model, seen, tile, overlap, batch, report)
+        found += [_to_page(d, view, seen.shape[1], width, height) for d in detections]
+        tiles += count
+    found = _merge(found, nms_iou)[:max_detections]
+    return FindResult(found, time.perf_counter() - started, tiles, width, height)
+
+
+def _view_image(image: np.ndarray, view: View) -> np.ndarray:
+    if view.scale != 1.0:
+        size = (max(1, round(image.shape[1] * view.scale)), max(1, round(image.shape[0] * view.scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(image[:, ::-1]) if view.flip else image
+
+
+def _search(
+    model: torch.nn.Module, image: np.ndarray, tile: int, overlap: int, batch: int, progress: Progress | None
+) -> tuple[list[Detection], int]:
+    """The tiled pass over one view: its finds in that view's pixels, and how many tiles it took."""
     height, width = image.shape[:2]
     padded = _pad_to(image, tile)
     origins = [
@@ -105,9 +156,24 @@ def find_waldo(
         if progress:
             done = min(start + batch, len(origins))
             progress(done / len(origins), f"searched {done}/{len(origins)} tiles")
-    found = [d for d in found if d.box[0] < width and d.box[1] < height]
-    found = _merge(found, nms_iou)[:max_detections]
-    return FindResult(found, time.perf_counter() - started, len(origins), width, height)
+    return [d for d in found if d.box[0] < width and d.box[1] < height], len(origins)
+
+
+def _to_page(detection: Detection, view: View, view_width: int, width: int, height: int) -> Detection:
+    """A find in a view's pixels mapped back to the page's: unmirrored, then rescaled (box and mask)."""
+    x0, y0, x1, y1 = detection.box
+    mask, (mx, my) = detection.mask, detection.mask_origin
+    if view.flip:
+        x0, x1 = view_width - x1, view_width - x0
+        mask, mx = mask[:, ::-1], view_width - (mx + mask.shape[1])
+    if view.scale == 1.0:
+        return Detection((x0, y0, x1, y1), detection.score, np.ascontiguousarray(mask), (mx, my))
+    s = view.scale
+    box = (x0 / s, y0 / s, min(width, x1 / s), min(height, y1 / s))
+    origin = (int(mx / s), int(my / s))
+    size = (max(1, round(mask.shape[1] / s)), max(1, round(mask.shape[0] / s)))
+    grown = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    return Detection(box, detection.score, grown, origin)
 
 
 def _pad_to(image: np.ndarray, tile: int) -> np.ndarray:

@@ -76,6 +76,7 @@ class Tile:
     image: np.ndarray  # TxTx3 uint8
     boxes: np.ndarray  # (N, 4) float32
     masks: np.ndarray  # (N, T, T) bool
+    pages: tuple[str, ...] = ()  # the real pages it was cut from (a fold's model must never see its own pages)
 
 
 def load_train_pages(folder: Path, annotations: Path | None = None, split: str = "train") -> list[TrainPage]:
@@ -193,9 +194,9 @@ class TileSampler:
 
     def _paste(self) -> Tile:
         tile = self._negative()
-        _, cutout = self.cutouts[self.rng.integers(len(self.cutouts))]
+        source_page, cutout = self.cutouts[self.rng.integers(len(self.cutouts))]
         x0, y0, x1, y1 = cutout.box
-        source = next(p for p, i in self.cutouts if i is cutout).image[y0:y1, x0:x1]
+        source = source_page.image[y0:y1, x0:x1]
         scale = min(self._log_uniform(*HIDDEN_HEIGHTS) / (y1 - y0), 0.8 * self.tile / max(x1 - x0, y1 - y0))
         size = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
         patch = cv2.resize(source, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -207,7 +208,7 @@ class TileSampler:
         full[0, py : py + size[1], px : px + size[0]] = mask
         keep = [k for k in range(len(tile.boxes)) if not (tile.masks[k] & full[0]).any()]
         boxes = np.concatenate([tile.boxes[keep], _mask_boxes(full)])
-        return Tile(image, boxes, np.concatenate([tile.masks[keep], full]))
+        return Tile(image, boxes, np.concatenate([tile.masks[keep], full]), (*tile.pages, source_page.name))
 
     def _log_uniform(self, low: float, high: float) -> float:
         return float(np.exp(self.rng.uniform(np.log(low), np.log(high))))
@@ -240,7 +241,7 @@ class TileSampler:
             if mask.sum() >= MIN_VISIBLE * instance.mask.sum() * scale * scale and mask.sum() >= 12:
                 masks.append(mask)
         masks = np.asarray(masks, bool).reshape(-1, self.tile, self.tile)
-        return Tile(image, _mask_boxes(masks), masks)
+        return Tile(image, _mask_boxes(masks), masks, (page.name,))
 
     def _augment(self, tile: Tile) -> Tile:
         """Flip, then jitter brightness, contrast, saturation, sharpness and JPEG quality like another scan would."""
@@ -259,7 +260,7 @@ class TileSampler:
             quality = int(self.rng.integers(35, 90))
             encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
             image = np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1])
-        return Tile(image, boxes, np.ascontiguousarray(masks))
+        return Tile(image, boxes, np.ascontiguousarray(masks), tile.pages)
 
 
 def _overlaps(box, region) -> bool:
@@ -367,6 +368,7 @@ def train(
     workers: int = 0,
     init: Path | None = None,
     decoys: bool = False,
+    held_out: Sequence[str] = (),
 ) -> Path:
     """Train and write ``out`` (fp16 state dict), ``out``.train.pt (resumable state) and ``out``.losses.csv.
 
@@ -377,7 +379,8 @@ def train(
     torch.manual_seed(seed)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    pages = load_train_pages(Path(data)) if data else []
+    pages = load_train_pages(Path(data), split="all" if held_out else "train") if data else []
+    pages = [page for page in pages if page.name not in set(held_out)]
     model = load_waldo_model(init) if init else new_model()
     if init and decoys and pages:
         found = mine_decoys(model, pages, progress)  # on the CPU, as the shipped model runs
@@ -432,11 +435,17 @@ def _truncate_log(log_path: Path, iteration: int) -> None:
 def _checkpoint(
     model: torch.nn.Module, optimizer: torch.optim.Optimizer, iteration: int, out: Path, state_path: Path
 ) -> None:
-    """Atomically write the shippable fp16 weights and the resumable training state."""
-    for path, payload in (
-        (out, state_dict_for_shipping(model)),
-        (state_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration}),
-    ):
-        tmp = path.with_suffix(".tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)
+    """Write the shippable fp16 weights and the resumable training state."""
+    write_checkpoint(model, out)
+    _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "iteration": iteration}, state_path)
+
+
+def write_checkpoint(model: torch.nn.Module, out: Path) -> None:
+    """Atomically write the shippable fp16 state dict."""
+    _atomic_save(state_dict_for_shipping(model), out)
+
+
+def _atomic_save(payload, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
