@@ -17,7 +17,8 @@ def test_demo_page_finds_waldo_and_reacts_to_the_slider() -> None:
     at.run()
     assert not at.exception and not at.error
     assert at.subheader and at.subheader[0].value.endswith(("find", "finds"))
-    assert "validation pages" in at.caption[1].value and "95% interval" in at.caption[1].value
+    assert "pages of new artwork" in at.caption[1].value and "95% interval" in at.caption[1].value
+    assert "overstate" in at.caption[1].value
     assert any(c.value.startswith("The answer: Waldo is candidate 1 ") for c in at.caption)
     at.toggle(key="waldo_truth").set_value(True).run()
     assert not at.exception and not at.error
@@ -33,6 +34,12 @@ def test_demo_page_finds_waldo_and_reacts_to_the_slider() -> None:
     at.toggle(key="waldo_hints").set_value(True).run()
     assert not at.exception
     assert "bright part" in at.caption[-1].value
+    at.select_slider(key="waldo_reveal").set_value("Waldo").run()
+    assert not at.exception
+    assert any(c.value.startswith("How sure is it? Its best find scores ") and " of " in c.value for c in at.caption)
+    at.toggle(key="waldo_thorough").set_value(True).run()  # mirror image and coarse pass: more tiles, same page
+    assert not at.exception and not at.error
+    assert at.subheader and at.subheader[0].value.endswith(("find", "finds"))
 
 
 def test_real_validation_page(data_dir) -> None:

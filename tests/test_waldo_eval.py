@@ -11,7 +11,7 @@ import pytest
 from core.cli import main
 from core.models import get_spec, load_model
 from core.waldo.data import PageAnnotation, load_annotations, split_pages
-from core.waldo.eval import answer_ranks, average_precision, evaluate, is_hit, summarise
+from core.waldo.eval import answer_ranks, average_precision, calibration, evaluate, is_hit, summarise
 from core.waldo.infer import Detection, FindResult
 
 
@@ -77,14 +77,42 @@ def test_eval_command_runs_on_real_validation_pages(data_dir: Path, capsys: pyte
     assert "not in the val split" in capsys.readouterr().err
 
 
-def test_the_figures_the_page_shows_match_a_fresh_validation_run(data_dir: Path) -> None:
-    """The registry's measured validation figures (shown on the page and in the model card) are re-measured here."""
+@pytest.fixture(scope="module")
+def shipped_on_unseen(data_dir: Path) -> dict[str, dict]:
+    """The shipped model scored on the two page sets it never trained on: "val" (which chose it) and "new"."""
     folder = data_dir / "waldo"
-    pages = split_pages(load_annotations(folder / "annotations.json"), "val")
-    summary = evaluate(load_model("waldo_maskrcnn").model, folder, pages)
-    measured = get_spec("waldo_maskrcnn").meta["validation"]
-    assert summary["pages"] == measured["pages"] == 14
+    annotations = load_annotations(folder / "annotations.json")
+    model = load_model("waldo_maskrcnn").model
+    return {split: evaluate(model, folder, split_pages(annotations, split)) for split in ("val", "new")}
+
+
+@pytest.mark.parametrize(("split", "key", "pages"), [("val", "validation", 14), ("new", "new_artwork", 9)])
+def test_the_figures_the_page_shows_match_a_fresh_run(
+    shipped_on_unseen: dict, split: str, key: str, pages: int
+) -> None:
+    """The registry's measured figures (shown on the page and in the model card) are re-measured here."""
+    summary = shipped_on_unseen[split]
+    measured = get_spec("waldo_maskrcnn").meta[key]
+    assert summary["pages"] == measured["pages"] == pages
     assert summary["top1_hit_rate"] == pytest.approx(measured["top1_hit_rate"], abs=1e-3)
     assert summary["ap50"] == pytest.approx(measured["ap50"], abs=5e-3)
     assert summary["ci95"]["top1_hit_rate"] == pytest.approx(list(measured["top1_ci95"]), abs=0.02)
     assert summary["ci95"]["ap50"] == pytest.approx(list(measured["ap50_ci95"]), abs=0.02)
+
+
+def test_the_hints_calibration_matches_a_fresh_run(shipped_on_unseen: dict) -> None:
+    per_page = shipped_on_unseen["val"]["per_page"] + shipped_on_unseen["new"]["per_page"]
+    assert calibration(per_page) == list(get_spec("waldo_maskrcnn").meta["calibration"])
+
+
+def test_calibration_counts_top_find_hits_by_score_band() -> None:
+    pages = [
+        {"boxes": [[0, 0, 1, 1]], "top": {"score": 0.99}, "top1_hit": True},
+        {"boxes": [[0, 0, 1, 1]], "top": {"score": 0.97}, "top1_hit": False},
+        {"boxes": [[0, 0, 1, 1]], "top": {"score": 0.6}, "top1_hit": True},
+        {"boxes": [[0, 0, 1, 1]], "top": None, "top1_hit": False},  # nothing found: no score to calibrate
+        {"boxes": [], "top": {"score": 0.9}, "top1_hit": False},  # no Waldo on the page: no top-1 to count
+    ]
+    table = calibration(pages)
+    assert [(row["from"], row["to"]) for row in table] == [(0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.0)]
+    assert [(row["pages"], row["waldo"]) for row in table] == [(0, 0), (1, 1), (0, 0), (2, 1)]

@@ -188,7 +188,10 @@ def add_find_and_eval(actions: argparse._SubParsersAction) -> None:
     evaluate.add_argument("folder", type=Path, help="folder with the page images (or their pages/ subfolder)")
     evaluate.add_argument("--annotations", type=Path, required=True, help="annotations.json or a VIA project JSON")
     evaluate.add_argument(
-        "--split", choices=("all", "val", "train"), default="all", help="which pages (val: the fixed validation split)"
+        "--split",
+        choices=("all", "val", "new", "train"),
+        default="all",
+        help="which pages (val: the fixed validation split; new: the pages of new artwork no choice looked at)",
     )
     evaluate.add_argument("--only", nargs="+", metavar="FILE", help="restrict to these page files")
     _fold_arguments(evaluate)
@@ -202,8 +205,9 @@ def add_find_and_eval(actions: argparse._SubParsersAction) -> None:
 def _common_inference(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="a checkpoint to use instead of the shipped model")
     parser.add_argument("--tile", type=int, default=DEFAULT_TILE, help="inference tile side in page pixels")
+    parser.add_argument("--mirror", action="store_true", help="test-time augmentation: also search the mirror image")
     parser.add_argument(
-        "--tta", action="store_true", help="test-time augmentation: also search the mirror image and a coarse pass"
+        "--coarse", action="store_true", help="also search the page shrunk to ~2 tiles across (poster-sized Waldos)"
     )
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -227,7 +231,7 @@ def run_find(args: argparse.Namespace) -> int:
     model = _model(args)
     report = []
     for path, image in images:
-        result = find_waldo(model, image, tile=args.tile, tta=args.tta)
+        result = find_waldo(model, image, tile=args.tile, mirror=args.mirror, coarse=args.coarse)
         finds = [d.as_dict() for d in result.above(threshold)]
         report.append(
             {
@@ -265,7 +269,13 @@ def run_eval(args: argparse.Namespace) -> int:
         page_path(args.folder, page)  # every image must exist before the slow part starts
     model = _model(args)
     summary = evaluate(
-        model, args.folder, pages, tile=args.tile, tta=args.tta, progress=None if args.json else _print_progress
+        model,
+        args.folder,
+        pages,
+        tile=args.tile,
+        mirror=args.mirror,
+        coarse=args.coarse,
+        progress=None if args.json else _print_progress,
     )
     if args.json:
         print_json(summary)
@@ -279,9 +289,12 @@ def _run_cross_validation(args: argparse.Namespace, annotations: dict) -> int:
     """Score each fold's pages with the model trained without them, checked against the record it was trained with."""
     if args.folds is None or args.fold_weights is None:
         raise CliError("--folds and --fold-weights go together")
-    if args.only or args.split != "all" or args.weights:
-        raise CliError("--folds scores every page with its fold's model: drop --only, --split and --weights")
+    if args.split != "all" or args.weights:
+        raise CliError("--folds scores each page with its own fold's model: drop --split and --weights")
     folds = page_folds(args.annotations, args.folds)
+    unknown = sorted(set(args.only or ()) - set(annotations))
+    if unknown:
+        raise CliError(f"not in {args.annotations}: {', '.join(unknown)}")
     for index, fold in enumerate(folds, start=1):
         weights = args.fold_weights / f"fold{index}.pt"
         record = weights.with_suffix(".json")
@@ -294,10 +307,11 @@ def _run_cross_validation(args: argparse.Namespace, annotations: dict) -> int:
     _threads(args.threads)
     summary = cross_validate(
         args.folder,
-        [[annotations[name] for name in fold] for fold in folds],
+        [[annotations[name] for name in fold if not args.only or name in args.only] for fold in folds],
         lambda index: load_waldo_model(args.fold_weights / f"fold{index + 1}.pt"),
         tile=args.tile,
-        tta=args.tta,
+        mirror=args.mirror,
+        coarse=args.coarse,
         progress=None if args.json else _print_progress,
     )
     if args.json:

@@ -29,6 +29,7 @@ from core.waldo.infer import Detection, find_waldo
 HIT_IOU = 0.3
 AP_IOU = 0.5
 BOOTSTRAP_SAMPLES = 2000
+CALIBRATION_EDGES = (0.5, 0.8, 0.95)  # top-find score bands for ``calibration``
 
 
 def is_hit(box, truth) -> bool:
@@ -102,6 +103,8 @@ def cross_validate(
     per_fold, records = [], []
     total = sum(len(fold) for fold in folds)
     for index, fold in enumerate(folds):
+        if not fold:  # every page of this fold was left out (``--only``)
+            continue
         model = fold_model(index)
         fold_records = []
         for page in fold:
@@ -111,17 +114,33 @@ def cross_validate(
         records += fold_records
         summary = summarise(fold_records)
         per_fold.append({key: summary[key] for key in ("pages", "ap50", "top1_hit_rate", "mean_seconds_per_page")})
-        per_fold[-1]["files"] = [page.file for page in fold]
+        per_fold[-1].update(fold=index + 1, files=[page.file for page in fold])
     clusters = artwork_clusters(page.file for fold in folds for page in fold)
     groups = {name: index for index, cluster in enumerate(clusters) for name in cluster}
     pooled = summarise(records, groups=[groups[page.file] for page, *_ in records])
     return {
         "folds": len(folds),
+        "calibration": calibration(pooled["per_page"]),
         "mean": {key: _mean(per_fold, key) for key in ("ap50", "top1_hit_rate")},
         "spread": {key: _spread(per_fold, key) for key in ("ap50", "top1_hit_rate")},
         "per_fold": per_fold,
         "pooled": pooled,
     }
+
+
+def calibration(per_page: list[dict], edges: tuple[float, ...] = CALIBRATION_EDGES) -> list[dict]:
+    """How often the top find was Waldo, by the score it had: per score band, pages and top-1 hits. Measured on
+    pages the model never trained on, this is what a score means (the detector's scores are not probabilities)."""
+    bands = list(zip((0.0, *edges), (*edges, 1.0), strict=True))
+    table = [{"from": low, "to": high, "pages": 0, "waldo": 0} for low, high in bands]
+    for page in per_page:
+        if not page["boxes"] or page["top"] is None:
+            continue
+        score = page["top"]["score"]
+        band = next(row for row in reversed(table) if score >= row["from"])
+        band["pages"] += 1
+        band["waldo"] += int(page["top1_hit"])
+    return table
 
 
 def _mean(per_fold: list[dict], key: str) -> float | None:
@@ -161,6 +180,7 @@ def summarise(records: list, groups: list | None = None) -> dict:
                 "top1_hit": any(hits),
                 "top1_hit_kind": kinds[hits.index(True)] if any(hits) else None,
                 "detections": len(result.detections),
+                "finds": [d.as_dict() for d in result.detections],  # best first, as the verifier sees them
                 "seconds": round(result.seconds, 3),
             }
         )

@@ -81,19 +81,16 @@ class View:
     flip: bool = False
 
 
-NATIVE = (View(),)
-
-
-def search_views(width: int, height: int, *, tta: bool, tile: int = DEFAULT_TILE) -> tuple[View, ...]:
-    """The views ``find_waldo`` searches: the page as it is, plus, with test-time augmentation (``tta``), its mirror
-    image and a coarse pass with the whole page shrunk to about two tiles across, where a poster-sized Waldo (too
-    big for a tile at native scale) fits in one tile."""
-    if not tta:
-        return NATIVE
-    views = [View(), View(flip=True)]
-    coarse = 2 * tile / max(width, height)
-    if coarse < 0.75:
-        views.append(View(scale=coarse))
+def search_views(width: int, height: int, *, mirror: bool, coarse: bool, tile: int = DEFAULT_TILE) -> tuple[View, ...]:
+    """The views ``find_waldo`` searches: the page as it is; with ``coarse``, the whole page shrunk to about two
+    tiles across, where a poster-sized Waldo (too big for a tile at native scale) fits in one tile (pages already
+    that small skip it); with ``mirror``, the page's mirror image (test-time augmentation)."""
+    views = [View()]
+    if mirror:
+        views.append(View(flip=True))
+    scale = 2 * tile / max(width, height)
+    if coarse and scale < 0.75:
+        views.append(View(scale=scale))
     return tuple(views)
 
 
@@ -107,15 +104,16 @@ def find_waldo(
     batch: int = 1,
     nms_iou: float = 0.3,
     max_detections: int = 10,
-    tta: bool = False,
+    mirror: bool = False,
+    coarse: bool = False,
     progress: Progress | None = None,
 ) -> FindResult:
     """Every Waldo candidate on an HxWx3 uint8 page, best first (scores from the model's floor upwards).
     ``batch`` tiles go through the model at once; on CPU one at a time measured faster (bench/bench_waldo.py).
-    ``tta``: also search the views of ``search_views`` and merge every view's finds by one NMS."""
+    ``mirror`` and ``coarse`` add the views of ``search_views``; every view's finds are merged by one NMS."""
     started = time.perf_counter()
     height, width = image.shape[:2]
-    views = search_views(width, height, tta=tta, tile=tile)
+    views = search_views(width, height, mirror=mirror, coarse=coarse, tile=tile)
     found: list[Detection] = []
     tiles = 0
     for index, view in enumerate(views):
