@@ -217,12 +217,16 @@ def _model(args: argparse.Namespace) -> torch.nn.Module:
     _threads(args.threads)
     if args.weights is None:
         return load_model("waldo_maskrcnn").model
-    if not args.weights.is_file():
-        raise CliError(f"{args.weights}: no such weights file")
+    return _checkpoint(args.weights)
+
+
+def _checkpoint(path: Path) -> torch.nn.Module:
+    if not path.is_file():
+        raise CliError(f"{path}: no such weights file")
     try:
-        return load_waldo_model(args.weights)
+        return load_waldo_model(path)
     except (RuntimeError, ValueError, OSError) as err:
-        raise CliError(f"{args.weights}: not a Waldo checkpoint ({type(err).__name__})") from err
+        raise CliError(f"{path}: not a Waldo checkpoint ({type(err).__name__})") from err
 
 
 def run_find(args: argparse.Namespace) -> int:
@@ -268,21 +272,19 @@ def run_eval(args: argparse.Namespace) -> int:
     for page in pages:
         page_path(args.folder, page)  # every image must exist before the slow part starts
     model = _model(args)
-    summary = evaluate(
-        model,
-        args.folder,
-        pages,
-        tile=args.tile,
-        mirror=args.mirror,
-        coarse=args.coarse,
-        progress=None if args.json else _print_progress,
-    )
+    summary = evaluate(model, args.folder, pages, **_search_options(args))
     if args.json:
         print_json(summary)
     else:
         for key in ("pages", "ap50", "top1_hit_rate", "ci95", "mean_seconds_per_page", "hidden", "icon"):
             print(f"{key}: {summary[key]}")
     return 0
+
+
+def _search_options(args: argparse.Namespace) -> dict:
+    """The find_waldo options of ``eval``, and progress on stderr unless the output is JSON."""
+    progress = None if args.json else _print_progress
+    return {"tile": args.tile, "mirror": args.mirror, "coarse": args.coarse, "progress": progress}
 
 
 def _run_cross_validation(args: argparse.Namespace, annotations: dict) -> int:
@@ -308,17 +310,16 @@ def _run_cross_validation(args: argparse.Namespace, annotations: dict) -> int:
     summary = cross_validate(
         args.folder,
         [[annotations[name] for name in fold if not args.only or name in args.only] for fold in folds],
-        lambda index: load_waldo_model(args.fold_weights / f"fold{index + 1}.pt"),
-        tile=args.tile,
-        mirror=args.mirror,
-        coarse=args.coarse,
-        progress=None if args.json else _print_progress,
+        lambda index: _checkpoint(args.fold_weights / f"fold{index + 1}.pt"),
+        **_search_options(args),
     )
     if args.json:
         print_json(summary)
     else:
-        for fold, figures in enumerate(summary["per_fold"], start=1):
-            print(f"fold {fold}: {figures['pages']} pages, top-1 {figures['top1_hit_rate']}, AP50 {figures['ap50']}")
+        for figures in summary["per_fold"]:
+            print(
+                f"fold {figures['fold']}: {figures['pages']} pages, top-1 {figures['top1_hit_rate']}, AP50 {figures['ap50']}"
+            )
         for key in ("mean", "spread"):
             print(f"{key} over folds: {summary[key]}")
         pooled = summary["pooled"]
