@@ -98,6 +98,9 @@ def test_views_map_finds_back_to_page_pixels() -> None:
     mirrored = _to_page(found, View(flip=True), 100, 100, 100)
     assert mirrored.box == (70.0, 20.0, 90.0, 60.0) and mirrored.mask_origin == (70, 20)
     assert mirrored.page_mask(100, 100)[20:60, 85:90].all() and mirrored.mask_area == mask.sum()
+    padded = Detection((90.0, 20.0, 110.0, 60.0), 0.9, mask, (90, 20))  # partly in the padding of a 100-px view
+    clipped = _to_page(padded, View(flip=True), 100, 100, 100)
+    assert clipped.box[0] == 0.0 and clipped.mask_origin == (0, 20) and clipped.mask.shape == (40, 10)
     halved = _to_page(found, View(scale=0.5), 100, 200, 200)
     assert halved.box == (20.0, 40.0, 60.0, 120.0) and halved.mask.shape == (80, 40) and halved.mask_origin == (20, 40)
 

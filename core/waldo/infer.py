@@ -162,8 +162,10 @@ def _to_page(detection: Detection, view: View, view_width: int, width: int, heig
     x0, y0, x1, y1 = detection.box
     mask, (mx, my) = detection.mask, detection.mask_origin
     if view.flip:
-        x0, x1 = view_width - x1, view_width - x0
+        x0, x1 = max(0.0, view_width - x1), view_width - x0
         mask, mx = mask[:, ::-1], view_width - (mx + mask.shape[1])
+        if mx < 0:  # a find reaching into the grey padding right of a narrow page: keep the part on the page
+            mask, mx = mask[:, -mx:], 0
     if view.scale == 1.0:
         return Detection((x0, y0, x1, y1), detection.score, np.ascontiguousarray(mask), (mx, my))
     s = view.scale
