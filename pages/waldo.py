@@ -79,6 +79,16 @@ def search(image: np.ndarray, model: torch.nn.Module, thorough: bool) -> FindRes
     )
 
 
+def confidence_note(score: float, bands: tuple[dict, ...]) -> str:
+    """What a top find's score has meant on the pages the model never trained on (``bands``: the registry's
+    calibration), in counts of pages."""
+    band = next(row for row in reversed(bands) if score >= row["from"])
+    return (
+        f"How sure is it? Its best find scores {score:.2f}. On the pages it never trained on, a top find scoring "
+        f"{band['from']:.2f}–{band['to']:.2f} was Waldo on {band['waldo']} of {band['pages']} pages."
+    )
+
+
 @st.cache_data(show_spinner=False)
 def loss_curves(path: str, modified: float) -> pd.DataFrame:
     table = pd.read_csv(path)
@@ -107,15 +117,6 @@ st.caption(
     f"AP50 {chose['ap50']:.2f}, figures that overstate. So few pages make every figure uncertain, and a score is not "
     "a probability: treat a find as a suggestion to check."
 )
-
-
-def confidence_note(score: float) -> str:
-    """What a top find's score has meant on the pages the model never trained on, in counts of pages."""
-    band = next(row for row in reversed(meta["calibration"]) if score >= row["from"])
-    return (
-        f"How sure is it? Its best find scores {score:.2f}. On the pages it never trained on, a top find scoring "
-        f"{band['from']:.2f}–{band['to']:.2f} was Waldo on {band['waldo']} of {band['pages']} pages."
-    )
 
 
 source = st.radio("Page", SOURCES, horizontal=True, key="waldo_source")
@@ -191,7 +192,7 @@ if reveal != REVEAL[-1]:
     st.stop()
 
 if hints:
-    st.caption(confidence_note(finds[0].score))
+    st.caption(confidence_note(finds[0].score, meta["calibration"]))
 found = draw_boxes(spotlight(image, result.mask(threshold)), finds)
 st.image(draw_truth(found, truth) if show_truth else found, width="stretch")
 st.subheader(f"{len(finds)} find{'s' if len(finds) > 1 else ''}")
