@@ -37,6 +37,7 @@ from core.waldo.train import (
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+STRIDE8, STRIDE16 = WaldoConfig().return_layers  # the MobileNetV2 blocks the FPN reads
 
 
 @dataclass
@@ -67,19 +68,13 @@ class FeatureBank:
         return cls(state["cut"], state["tile"], state["features"], state["boxes"], state["masks"], state["pages"])
 
 
-def _return_layers(config: WaldoConfig) -> tuple[int, int]:
-    stride8, stride16 = config.return_layers
-    return stride8, stride16
-
-
 @torch.inference_mode()
 def build_bank(
     pages: list[TrainPage], count: int, *, cut: int = 14, tile: int = 256, seed: int = 0, progress: bool = True
 ) -> FeatureBank:
     """Draw ``count`` tiles from ``pages`` and run the ImageNet-initialised blocks below ``cut`` on them once."""
-    stride8, stride16 = _return_layers(WaldoConfig())
-    if not WaldoConfig().first_trainable_block <= cut <= stride16 + 1:
-        raise ValueError(f"cut must lie in {WaldoConfig().first_trainable_block}..{stride16 + 1}")
+    if not WaldoConfig().first_trainable_block <= cut <= STRIDE16 + 1:
+        raise ValueError(f"cut must lie in {WaldoConfig().first_trainable_block}..{STRIDE16 + 1}")
     blocks = list(new_model().backbone.body.children())[:cut]
     sampler = TileSampler(pages, tile, seed=seed)
     chunks: dict[str, list[torch.Tensor]] = {"x": [], "0": []}
@@ -90,7 +85,7 @@ def build_bank(
         x = (x - MEAN) / STD
         for index, block in enumerate(blocks):
             x = block(x)
-            if index == stride8 and cut > stride8 + 1:  # at cut stride8 + 1, x itself is block 6's output
+            if index == STRIDE8 and cut > STRIDE8 + 1:  # at cut STRIDE8 + 1, x itself is block 6's output
                 chunks["0"].append(x.half())
         chunks["x"].append(x.half())
         boxes += [torch.from_numpy(t.boxes).float().reshape(-1, 4) for t in tiles]
@@ -102,14 +97,13 @@ def build_bank(
 
 def bank_losses(model: torch.nn.Module, bank: FeatureBank, indices: np.ndarray) -> dict[str, torch.Tensor]:
     """The Mask R-CNN training losses of the tiles ``indices``, from their banked features up."""
-    stride8, stride16 = _return_layers(WaldoConfig())
     x = bank.features["x"][indices].float()
     levels = {"0": bank.features["0"][indices].float()} if "0" in bank.features else {}
-    if bank.cut == stride8 + 1:
+    if bank.cut == STRIDE8 + 1:
         levels["0"] = x
     for index, block in enumerate(list(model.backbone.body.children())[bank.cut :], start=bank.cut):
         x = block(x)
-        if index == stride8:
+        if index == STRIDE8:
             levels["0"] = x
     levels["1"] = x
     features = model.backbone.fpn(levels)
