@@ -90,6 +90,10 @@ def test_fold_mode_scores_each_page_with_the_model_that_never_saw_it(
     (weights / "fold1.json").rename(tmp_path / "fold1.json")  # a model with no record of what it never saw
     assert main([*evaluate, "--fold-weights", str(weights)]) == 2
     assert "fold1.pt (and its .json): missing" in capsys.readouterr().err
+    assert main([*evaluate, "--fold-weights", str(weights), "--fold", "2", "3", "--json"]) == 0  # fold 1 not needed
+    assert [fold["fold"] for fold in json.loads(capsys.readouterr().out)["per_fold"]] == [2, 3]
+    assert main([*evaluate, "--fold-weights", str(weights), "--fold", "4"]) == 2
+    assert "--fold must lie in 1..3" in capsys.readouterr().err
     swapped = json.loads((weights / "fold2.json").read_text())
     (weights / "fold1.json").write_text(json.dumps(swapped))  # fold 2's record on fold 1's model
     assert main([*evaluate, "--fold-weights", str(weights)]) == 2

@@ -196,6 +196,9 @@ def add_find_and_eval(actions: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--only", nargs="+", metavar="FILE", help="restrict to these page files")
     _fold_arguments(evaluate)
     evaluate.add_argument(
+        "--fold", type=int, nargs="+", metavar="K", help="with --folds: score only these folds (a partial run)"
+    )
+    evaluate.add_argument(
         "--fold-weights", type=Path, help="with --folds: folder of fold1.pt .. foldK.pt, each trained with --fold"
     )
     _common_inference(evaluate)
@@ -259,7 +262,7 @@ def run_eval(args: argparse.Namespace) -> int:
         annotations = load_annotations(args.annotations)
     except ValueError as err:
         raise CliError(str(err)) from err
-    if args.folds is not None or args.fold_weights is not None:
+    if args.folds is not None or args.fold_weights is not None or args.fold is not None:
         return _run_cross_validation(args, annotations)
     pages = split_pages(annotations, args.split)
     if args.only:
@@ -297,19 +300,28 @@ def _run_cross_validation(args: argparse.Namespace, annotations: dict) -> int:
     unknown = sorted(set(args.only or ()) - set(annotations))
     if unknown:
         raise CliError(f"not in {args.annotations}: {', '.join(unknown)}")
-    for index, fold in enumerate(folds, start=1):
+    chosen = set(args.fold or range(1, args.folds + 1))
+    if not chosen <= set(range(1, args.folds + 1)):
+        raise CliError(f"--fold must lie in 1..{args.folds}")
+    scored = [
+        [name for name in fold if index in chosen and (not args.only or name in args.only)]
+        for index, fold in enumerate(folds, start=1)
+    ]
+    for index, (fold, names) in enumerate(zip(folds, scored, strict=True), start=1):
+        if not names:
+            continue  # a fold with no page to score needs no model
         weights = args.fold_weights / f"fold{index}.pt"
         record = weights.with_suffix(".json")
         if not weights.is_file() or not record.is_file():
             raise CliError(f"{weights} (and its .json): missing; train it with --folds {args.folds} --fold {index}")
         if sorted(json.loads(record.read_text()).get("held_out", [])) != fold:
             raise CliError(f"{weights}: was not trained holding out fold {index} of these annotations")
-        for name in fold:
+        for name in names:
             page_path(args.folder, annotations[name])
     _threads(args.threads)
     summary = cross_validate(
         args.folder,
-        [[annotations[name] for name in fold if not args.only or name in args.only] for fold in folds],
+        [[annotations[name] for name in names] for names in scored],
         lambda index: _checkpoint(args.fold_weights / f"fold{index + 1}.pt"),
         **_search_options(args),
     )
