@@ -180,9 +180,8 @@ def summarise(records: list, groups: list | None = None) -> dict:
                 "top1_hit": any(hits),
                 "top1_hit_kind": kinds[hits.index(True)] if any(hits) else None,
                 "detections": len(result.detections),
-                "finds": [
-                    d.as_dict() for d in result.detections
-                ],  # best first (bench/waldo_verifier_probe.py reads them)
+                # best first (bench/waldo_verifier_probe.py reads them)
+                "finds": [d.as_dict() for d in result.detections],
                 "seconds": round(result.seconds, 3),
             }
         )
