@@ -87,17 +87,45 @@ def test_fold_mode_scores_each_page_with_the_model_that_never_saw_it(
     assert sorted(sum(held_out, [])) == sorted(FOLD_PAGES)
     assert report["pooled"]["pages"] == 5 and report["pooled"]["ci95"]["resampled"] == "artwork clusters"
     assert {"ap50", "top1_hit_rate"} <= set(report["mean"]) and report["folds"] == 3
+    assert main([*evaluate, "--fold-weights", str(weights), "--fold", "1", "--json"]) == 0
+    (tmp_path / "part1.json").write_text(capsys.readouterr().out)
     (weights / "fold1.json").rename(tmp_path / "fold1.json")  # a model with no record of what it never saw
     assert main([*evaluate, "--fold-weights", str(weights)]) == 2
     assert "fold1.pt (and its .json): missing" in capsys.readouterr().err
     assert main([*evaluate, "--fold-weights", str(weights), "--fold", "2", "3", "--json"]) == 0  # fold 1 not needed
-    assert [fold["fold"] for fold in json.loads(capsys.readouterr().out)["per_fold"]] == [2, 3]
+    (tmp_path / "part23.json").write_text(capsys.readouterr().out)
+    assert [fold["fold"] for fold in json.loads((tmp_path / "part23.json").read_text())["per_fold"]] == [2, 3]
+    _check_pooling(tmp_path / "part1.json", tmp_path / "part23.json", report, capsys)
     assert main([*evaluate, "--fold-weights", str(weights), "--fold", "4"]) == 2
     assert "--fold must lie in 1..3" in capsys.readouterr().err
     swapped = json.loads((weights / "fold2.json").read_text())
     (weights / "fold1.json").write_text(json.dumps(swapped))  # fold 2's record on fold 1's model
     assert main([*evaluate, "--fold-weights", str(weights)]) == 2
     assert "was not trained holding out fold 1" in capsys.readouterr().err
+
+
+def _check_pooling(part1: Path, part23: Path, whole: dict, capsys: pytest.CaptureFixture) -> None:
+    """Folds scored in two runs pool into what one run over all of them reported."""
+    assert main(["waldo", "pool", str(part23), str(part1), "--json"]) == 0
+    pooled = json.loads(capsys.readouterr().out)
+    assert _untimed(pooled["per_fold"]) == _untimed(whole["per_fold"]) and pooled["mean"] == whole["mean"]
+    assert pooled["search"] == whole["search"] == {"coarse": False, "mirror": False, "tile": 512}
+    for key in ("pages", "top1_hit_rate", "ci95", "per_page"):
+        assert _untimed(pooled["pooled"][key]) == _untimed(whole["pooled"][key]), key
+    assert pooled["pooled"]["ap50"] == pytest.approx(whole["pooled"]["ap50"], abs=1e-3)
+    assert main(["waldo", "pool", str(part1), str(part1)]) == 2
+    assert "fold 1 appears in more than one result" in capsys.readouterr().err
+    assert main(["waldo", "pool", str(part1), str(part1.with_name("missing.json"))]) == 2
+    assert "not a saved eval --folds --json output" in capsys.readouterr().err
+
+
+def _untimed(value):
+    """``value`` without its seconds: two runs of the same search take different times."""
+    if isinstance(value, list):
+        return [_untimed(item) for item in value]
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k not in ("seconds", "mean_seconds_per_page")}
+    return value
 
 
 def test_fold_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -1,4 +1,5 @@
-"""``python -m core waldo train|find|eval``: train the Waldo detector, find Waldo on pages, score it on annotated pages."""
+"""``python -m core waldo train|bank|find|eval|pool``: train the Waldo detector, find Waldo on pages, score it on
+annotated pages, and pool cross-validation folds scored in separate runs."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from core.cli import CliError, print_json, writable_output
 from core.images import open_image, to_array
 from core.models import get_spec, load_model
 from core.waldo.data import load_annotations, page_path, split_pages
-from core.waldo.eval import cross_validate, evaluate
+from core.waldo.eval import cross_validate, evaluate, pool
 from core.waldo.folds import make_folds
 from core.waldo.infer import DEFAULT_TILE, find_waldo
 from core.waldo.model import load_waldo_model
@@ -204,6 +205,13 @@ def add_find_and_eval(actions: argparse._SubParsersAction) -> None:
     _common_inference(evaluate)
     evaluate.set_defaults(func=run_eval)
 
+    pooled = actions.add_parser(
+        "pool", help="one cross-validation summary from eval --folds --json runs of other folds"
+    )
+    pooled.add_argument("results", nargs="+", type=Path, help="saved eval --folds ... --json outputs")
+    pooled.add_argument("--json", action="store_true", help="print JSON")
+    pooled.set_defaults(func=run_pool)
+
 
 def _common_inference(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="a checkpoint to use instead of the shipped model")
@@ -325,18 +333,39 @@ def _run_cross_validation(args: argparse.Namespace, annotations: dict) -> int:
         lambda index: _checkpoint(args.fold_weights / f"fold{index + 1}.pt"),
         **_search_options(args),
     )
-    if args.json:
-        print_json(summary)
-    else:
-        for figures in summary["per_fold"]:
-            print(
-                f"fold {figures['fold']}: {figures['pages']} pages, top-1 {figures['top1_hit_rate']}, AP50 {figures['ap50']}"
-            )
-        for key in ("mean", "spread"):
-            print(f"{key} over folds: {summary[key]}")
-        pooled = summary["pooled"]
-        print(f"pooled: top-1 {pooled['top1_hit_rate']}, AP50 {pooled['ap50']}, 95% interval {pooled['ci95']}")
+    _print_cross_validation(summary, args.json)
     return 0
+
+
+def run_pool(args: argparse.Namespace) -> int:
+    results = []
+    for path in args.results:
+        try:
+            results.append(json.loads(path.read_text()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise CliError(f"{path}: not a saved eval --folds --json output ({type(err).__name__})") from err
+        if not isinstance(results[-1], dict) or not {"folds", "per_fold", "pooled"} <= results[-1].keys():
+            raise CliError(f"{path}: not a saved eval --folds --json output")
+    try:
+        summary = pool(results)
+    except (ValueError, KeyError, TypeError) as err:
+        raise CliError(f"these results do not pool: {err}") from err
+    _print_cross_validation(summary, args.json)
+    return 0
+
+
+def _print_cross_validation(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print_json(summary)
+        return
+    for figures in summary["per_fold"]:
+        print(
+            f"fold {figures['fold']}: {figures['pages']} pages, top-1 {figures['top1_hit_rate']}, AP50 {figures['ap50']}"
+        )
+    for key in ("mean", "spread"):
+        print(f"{key} over folds: {summary[key]}")
+    pooled = summary["pooled"]
+    print(f"pooled: top-1 {pooled['top1_hit_rate']}, AP50 {pooled['ap50']}, 95% interval {pooled['ci95']}")
 
 
 def _print_progress(fraction: float, text: str) -> None:

@@ -13,8 +13,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -115,17 +118,70 @@ def cross_validate(
         summary = summarise(fold_records)
         per_fold.append({key: summary[key] for key in ("pages", "ap50", "top1_hit_rate", "mean_seconds_per_page")})
         per_fold[-1].update(fold=index + 1, files=[page.file for page in fold])
-    clusters = artwork_clusters(page.file for fold in folds for page in fold)
+    return _cross_validation_summary(len(folds), per_fold, records, _search(find_options))
+
+
+def pool(results: list[dict]) -> dict:
+    """One cross-validation summary from saved ``cross_validate`` summaries (``eval --folds --fold K --json``) of
+    different folds, for folds scored in separate runs. Per-fold figures are kept as saved; the pooled ones are
+    recomputed from the saved finds (boxes to 0.1 px, scores to 4 decimals), so AP50 can differ from a single
+    run's in the last digit."""
+    if not results:
+        raise ValueError("nothing to pool")
+    if len({r["folds"] for r in results}) > 1 or len({json.dumps(r.get("search")) for r in results}) > 1:
+        raise ValueError("these results come from different fold counts or search options: they do not pool")
+    per_fold = sorted((f for r in results for f in r["per_fold"]), key=lambda f: f["fold"])
+    folds = [f["fold"] for f in per_fold]
+    if len(set(folds)) < len(folds):
+        raise ValueError(f"fold {next(f for f in folds if folds.count(f) > 1)} appears in more than one result")
+    in_fold_order = sorted(results, key=lambda r: min(f["fold"] for f in r["per_fold"]))
+    records = [_saved_record(page) for r in in_fold_order for page in r["pooled"]["per_page"]]
+    return _cross_validation_summary(results[0]["folds"], per_fold, records, results[0].get("search"))
+
+
+def _cross_validation_summary(k: int, per_fold: list[dict], records: list, search: dict | None) -> dict:
+    clusters = artwork_clusters(page.file for page, *_ in records)
     groups = {name: index for index, cluster in enumerate(clusters) for name in cluster}
     pooled = summarise(records, groups=[groups[page.file] for page, *_ in records])
     return {
-        "folds": len(folds),
+        "folds": k,
+        "search": search,
         "calibration": calibration(pooled["per_page"]),
         "mean": {key: _mean(per_fold, key) for key in ("ap50", "top1_hit_rate")},
         "spread": {key: _spread(per_fold, key) for key in ("ap50", "top1_hit_rate")},
         "per_fold": per_fold,
         "pooled": pooled,
     }
+
+
+def _search(find_options: dict) -> dict:
+    """The options that change what ``find_waldo`` finds (not its progress callback), so saved results say how
+    they were searched."""
+    return {key: value for key, value in sorted(find_options.items()) if key != "progress"}
+
+
+@dataclass(frozen=True)
+class _SavedFind:
+    """A find read back from a saved summary: what scoring needs (box, score) and what it printed."""
+
+    box: tuple[float, ...]
+    score: float
+    saved: dict
+
+    def as_dict(self) -> dict:
+        return self.saved
+
+
+class _SavedResult(NamedTuple):
+    detections: list[_SavedFind]
+    seconds: float
+
+
+def _saved_record(page: dict) -> tuple:
+    """A ``summarise`` record rebuilt from one saved ``per_page`` entry."""
+    finds = [_SavedFind(tuple(f["box"]), f["score"], f) for f in page["finds"]]
+    annotation = PageAnnotation(page["file"], None, None, np.array(page["boxes"], float).reshape(-1, 4))
+    return annotation, None, _SavedResult(finds, page["seconds"]), page["kinds"]
 
 
 def calibration(per_page: list[dict], edges: tuple[float, ...] = CALIBRATION_EDGES) -> list[dict]:
