@@ -126,6 +126,7 @@ NOT_IMAGE_COMMANDS = {
     "waldo train": "trains on the annotated data folder; not a user's image",
     "waldo eval": "evaluates on the annotated data folder; not a user's image",
     "waldo bank": "draws training tiles from the annotated data folder; not a user's image",
+    "waldo pool": "reads saved eval JSON: tests/test_waldo_cli.py feeds it missing, corrupt and overlapping ones",
     "visualize class": "starts from noise; takes no image",
     "visualize channel": "starts from noise; takes no image",
     "visualize fool": "starts from noise; takes no image",

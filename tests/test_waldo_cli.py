@@ -118,8 +118,11 @@ def _check_pooling(part1: Path, part23: Path, whole: dict, capsys: pytest.Captur
     assert pooled["pooled"]["ci95"]["ap50"] == pytest.approx(whole["pooled"]["ci95"]["ap50"], abs=1e-3)
     assert main(["waldo", "pool", str(part1), str(part1)]) == 2
     assert "fold 1 appears in more than one result" in capsys.readouterr().err
-    assert main(["waldo", "pool", str(part1), str(part1.with_name("missing.json"))]) == 2
-    assert "not a saved eval --folds --json output" in capsys.readouterr().err
+    for name, text in (("missing.json", None), ("corrupt.json", '{"folds": 3, "per_'), ("list.json", "[1, 2]")):
+        if text is not None:
+            part1.with_name(name).write_text(text)
+        assert main(["waldo", "pool", str(part1), str(part1.with_name(name))]) == 2
+        assert "not a saved eval --folds --json output" in capsys.readouterr().err
 
 
 def _untimed(value):
