@@ -117,6 +117,15 @@ st.caption(
     f"AP50 {chose['ap50']:.2f}, figures that overstate. So few pages make every figure uncertain, and a score is not "
     "a probability: treat a find as a suggestion to check."
 )
+crossed = meta["cross_validation"]
+st.caption(
+    f"How its training recipe does, cross-validated by artwork: each fold's pages are searched by a model trained "
+    f"the same way on every page but that fold's artwork. Folds scored so far: "
+    f"{', '.join(map(str, crossed['folds_scored']))} of {crossed['folds']} ({crossed['pages']} pages); top find "
+    f"Waldo on {crossed['top1_hit_rate']:.0%} (95% interval, resampling whole artworks, "
+    f"{crossed['top1_ci95'][0]:.0%}–{crossed['top1_ci95'][1]:.0%}), AP50 {crossed['ap50']:.2f} "
+    f"({crossed['ap50_ci95'][0]:.2f}–{crossed['ap50_ci95'][1]:.2f})."
+)
 
 
 source = st.radio("Page", SOURCES, horizontal=True, key="waldo_source")

@@ -19,6 +19,7 @@ def test_demo_page_finds_waldo_and_reacts_to_the_slider() -> None:
     assert at.subheader and at.subheader[0].value.endswith(("find", "finds"))
     assert "pages of new artwork" in at.caption[1].value and "95% interval" in at.caption[1].value
     assert "overstate" in at.caption[1].value
+    assert "cross-validated by artwork" in at.caption[2].value and "of 5 (" in at.caption[2].value
     assert any(c.value.startswith("The answer: Waldo is candidate 1 ") for c in at.caption)
     at.toggle(key="waldo_truth").set_value(True).run()
     assert not at.exception and not at.error

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from core.cli import main
+from core.cli.waldo import page_folds
+from core.config import MODELS_DIR
 from core.models import get_spec, load_model
 from core.waldo.data import PageAnnotation, load_annotations, split_pages
-from core.waldo.eval import answer_ranks, average_precision, calibration, evaluate, is_hit, summarise
+from core.waldo.eval import answer_ranks, average_precision, calibration, evaluate, is_hit, pool, summarise
 from core.waldo.infer import Detection, FindResult
 
 
@@ -98,6 +100,23 @@ def test_the_figures_the_page_shows_match_a_fresh_run(
     assert summary["ap50"] == pytest.approx(measured["ap50"], abs=5e-3)
     assert summary["ci95"]["top1_hit_rate"] == pytest.approx(list(measured["top1_ci95"]), abs=0.02)
     assert summary["ci95"]["ap50"] == pytest.approx(list(measured["ap50_ci95"]), abs=0.02)
+
+
+def test_the_cross_validated_figure_the_page_shows_pools_the_saved_folds(data_dir: Path) -> None:
+    """The registry's cross-validated figure is what ``waldo pool`` makes of the committed fold results, and each
+    of those scored exactly its fold's pages as the folds are dealt from today's data."""
+    saved = sorted((MODELS_DIR / "waldo-cv").glob("shipped-recipe.fold*.native.json"))
+    summary = pool([json.loads(path.read_text()) for path in saved])
+    shown = get_spec("waldo_maskrcnn").meta["cross_validation"]
+    assert shown["folds_scored"] == tuple(fold["fold"] for fold in summary["per_fold"])
+    assert (shown["folds"], shown["pages"]) == (summary["folds"], summary["pooled"]["pages"])
+    pooled = summary["pooled"]
+    assert (shown["top1_hit_rate"], shown["ap50"]) == (pooled["top1_hit_rate"], pooled["ap50"])
+    assert list(shown["top1_ci95"]) == pooled["ci95"]["top1_hit_rate"]
+    assert list(shown["ap50_ci95"]) == pooled["ci95"]["ap50"]
+    folds = page_folds(data_dir / "waldo" / "annotations.json", summary["folds"])
+    for fold in summary["per_fold"]:
+        assert fold["files"] == folds[fold["fold"] - 1]
 
 
 def test_the_hints_calibration_matches_a_fresh_run(shipped_on_unseen: dict) -> None:

@@ -435,6 +435,18 @@ REGISTRY: dict[str, ModelSpec] = {
                     "ap50": 0.2681,
                     "ap50_ci95": (0.0278, 0.7778),
                 },
+                # the recipe's cross-validated figure, folds scored so far: `python -m core waldo pool
+                # assets/models/waldo-cv/shipped-recipe.fold*.native.json` (tests/test_waldo_eval.py re-pools them).
+                # Each fold's pages were scored by a model of this recipe that never trained on their artwork.
+                "cross_validation": {
+                    "folds": 5,
+                    "folds_scored": (4,),
+                    "pages": 13,
+                    "top1_hit_rate": 0.6154,
+                    "top1_ci95": (0.25, 0.875),
+                    "ap50": 0.2247,
+                    "ap50_ci95": (0.1054, 0.6003),
+                },
                 # top finds by score band on the 23 pages it never trained on (validation + new artwork), from
                 # core.waldo.eval.calibration: what a score has meant, in counts of pages (re-measured by the test)
                 "calibration": (
