@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from core.waldo.bank import FeatureBank, bank_losses, build_bank, train_on_bank
-from core.waldo.model import load_waldo_model
+from core.waldo.model import load_waldo_weights
 from core.waldo.train import TileSampler, load_train_pages, new_model, to_model_batch
 
 SMALL_PAGES = ["hiw_22.jpg", "hiw_31.jpg"]
@@ -60,7 +60,7 @@ def test_a_fold_trains_only_on_tiles_of_other_pages(pages: list, tmp_path: Path)
     assert all("hiw_22.jpg" not in loaded.pages[i] for i in allowed)
     assert any("hiw_22.jpg" in names for names in loaded.pages)
     out = train_on_bank(loaded, tmp_path / "fold.pt", held_out=["hiw_22.jpg"], iterations=3, batch=4, progress=False)
-    trained, initial = load_waldo_model(out), new_model()
+    trained, initial = load_waldo_weights(out), new_model()
     frozen = "backbone.body.0.0.weight"  # below the cut: ImageNet's weights, untouched
     assert torch.allclose(trained.state_dict()[frozen], initial.state_dict()[frozen], atol=1e-3)
     assert len(out.with_suffix(".losses.csv").read_text().splitlines()) == 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -106,12 +107,41 @@ def state_dict_for_shipping(model: torch.nn.Module) -> OrderedDict[str, torch.Te
     return OrderedDict((k, (v.half() if v.is_floating_point() else v).cpu()) for k, v in model.state_dict().items())
 
 
-def load_waldo_model(path: Path) -> MaskRCNN:
-    """Registry builder for "waldo_maskrcnn": the architecture above with the shipped (fp16) state dict, in fp32."""
+def load_waldo_weights(path: Path) -> MaskRCNN:
+    """The architecture above with a saved (fp16) state dict, in fp32 and as trained: the form to train further."""
     model = build_waldo_model()
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}
     model.load_state_dict(state)
     return model.eval()
+
+
+def load_waldo_model(path: Path) -> MaskRCNN:
+    """Registry builder for "waldo_maskrcnn": the saved weights made ready to search (``for_inference``)."""
+    return for_inference(load_waldo_weights(path))
+
+
+def for_inference(model: MaskRCNN) -> MaskRCNN:
+    """The same detector, about 2.4x faster per tile on CPU (bench/bench_waldo.py): each frozen batch norm folded
+    into the convolution before it, which saves two passes over every feature map, and weights in channels-last
+    order, which oneDNN's convolutions run without reordering. Finds match the trained form to float rounding.
+    In place; for inference only (training the folded convolutions would train the frozen norms too)."""
+    for block in model.modules():
+        if isinstance(block, torch.nn.Sequential):
+            _fold_norms(block)
+    return model.eval().to(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def _fold_norms(block: torch.nn.Sequential) -> None:
+    """Each (Conv2d, FrozenBatchNorm2d) pair of ``block`` becomes (Conv2d with bias, Identity)."""
+    for (_, conv), (name, norm) in pairwise(block.named_children()):
+        if isinstance(conv, torch.nn.Conv2d) and isinstance(norm, FrozenBatchNorm2d):
+            scale = norm.weight * (norm.running_var + norm.eps).rsqrt()
+            shift = norm.bias - norm.running_mean * scale
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            bias = shift if conv.bias is None else conv.bias * scale + shift
+            conv.bias = torch.nn.Parameter(bias, requires_grad=False)
+            setattr(block, name, torch.nn.Identity())
 
 
 def config_dict(config: WaldoConfig = WaldoConfig()) -> dict:

@@ -38,7 +38,7 @@ from core.models import get_spec, load_state_dict
 from core.waldo.data import instance_masks, load_annotations, page_path, split_pages
 from core.waldo.eval import is_hit
 from core.waldo.infer import find_waldo
-from core.waldo.model import build_waldo_model, load_waldo_model, state_dict_for_shipping
+from core.waldo.model import build_waldo_model, load_waldo_weights, state_dict_for_shipping
 from core.waldo.synth import make_page
 
 LOSS_COLUMNS = ("loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask")
@@ -381,7 +381,7 @@ def train(
     out.parent.mkdir(parents=True, exist_ok=True)
     pages = load_train_pages(Path(data), split="all" if held_out else "train") if data else []
     pages = [page for page in pages if page.name not in set(held_out)]
-    model = load_waldo_model(init) if init else new_model()
+    model = load_waldo_weights(init) if init else new_model()
     if init and decoys and pages:
         found = mine_decoys(model, pages, progress)  # on the CPU, as the shipped model runs
         if progress:
