@@ -121,7 +121,7 @@ def load_waldo_model(path: Path) -> MaskRCNN:
 
 
 def for_inference(model: MaskRCNN) -> MaskRCNN:
-    """The same detector, about 2.4x faster per tile on CPU (bench/bench_waldo.py): each frozen batch norm folded
+    """The same detector, about 2.2x faster per tile on CPU (bench/bench_waldo.py): each frozen batch norm folded
     into the convolution before it, which saves two passes over every feature map, and weights in channels-last
     order, which oneDNN's convolutions run without reordering. Finds match the trained form to float rounding.
     In place; for inference only (training the folded convolutions would train the frozen norms too)."""
